@@ -1,0 +1,253 @@
+/* msock.h: the one public header of libmsock, a messaging library speaking the nanomsg/nng
+ * Scalability Protocols. Every call returns 0 or a negative MSOCK_E* code. */
+#ifndef MSOCK_H
+#define MSOCK_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MSOCK_BUILDING) && defined(__GNUC__)
+#define MSOCK_API __attribute__((visibility("default")))
+#else
+#define MSOCK_API
+#endif
+
+#define MSOCK_VERSION_MAJOR 0
+#define MSOCK_VERSION_MINOR 1
+#define MSOCK_VERSION_PATCH 0
+
+/* Errors. Codes that POSIX has are -errno; the others sit below -1000. One table makes the
+ * enum, msock_strerror() and msock_errname(). */
+#define MSOCK_ERRNO_MAP(X)                                                                 \
+    X(EINTR, -EINTR, "interrupted")                                                       \
+    X(ENOMEM, -ENOMEM, "out of memory")                                                   \
+    X(EINVAL, -EINVAL, "invalid argument")                                                \
+    X(EBUSY, -EBUSY, "resource busy")                                                     \
+    X(ETIMEDOUT, -ETIMEDOUT, "timed out")                                                 \
+    X(ECONNREFUSED, -ECONNREFUSED, "connection refused")                                  \
+    X(ECONNRESET, -ECONNRESET, "connection reset by peer")                                \
+    X(ECONNABORTED, -ECONNABORTED, "connection aborted")                                  \
+    X(EAGAIN, -EAGAIN, "try again")                                                       \
+    X(ENOTSUP, -ENOTSUP, "operation not supported")                                       \
+    X(EADDRINUSE, -EADDRINUSE, "address in use")                                          \
+    X(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                             \
+    X(EHOSTUNREACH, -EHOSTUNREACH, "host unreachable")                                    \
+    X(ENETUNREACH, -ENETUNREACH, "network unreachable")                                   \
+    X(ENOENT, -ENOENT, "no such object")                                                  \
+    X(EEXIST, -EEXIST, "already exists")                                                  \
+    X(EACCES, -EACCES, "permission denied")                                               \
+    X(EPERM, -EPERM, "operation not permitted")                                           \
+    X(EMSGSIZE, -EMSGSIZE, "message too large")                                           \
+    X(EPROTO, -EPROTO, "protocol error")                                                  \
+    X(ENOSPC, -ENOSPC, "no space left")                                                   \
+    X(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                                       \
+    X(EMFILE, -EMFILE, "too many open files")                                             \
+    X(ECLOSED, -1001, "object closed")                                                    \
+    X(EBADTYPE, -1002, "option has another type")                                         \
+    X(EREADONLY, -1003, "option is read-only")                                            \
+    X(ENOTFOUND, -1004, "address not found")                                              \
+    X(ESTATE, -1005, "wrong state for this operation")                                    \
+    X(EPEERPROTO, -1006, "peer speaks an incompatible protocol")
+
+enum msock_errno {
+#define MSOCK_ERR_ENUM_(name, value, text) MSOCK_##name = (value),
+    MSOCK_ERRNO_MAP(MSOCK_ERR_ENUM_)
+#undef MSOCK_ERR_ENUM_
+};
+
+/* Text for an error code ("timed out"); never NULL. */
+MSOCK_API const char *msock_strerror(int err);
+/* Name of an error code ("MSOCK_ETIMEDOUT"); "MSOCK_E?" for codes we do not know. */
+MSOCK_API const char *msock_errname(int err);
+/* The library version as "MAJOR.MINOR.PATCH". */
+MSOCK_API const char *msock_version(void);
+
+/* Handles: ids, looked up on every call; a closed handle gives MSOCK_ECLOSED, never a crash. */
+typedef struct msock_socket { uint32_t id; } msock_socket;
+typedef struct msock_dialer { uint32_t id; } msock_dialer;
+typedef struct msock_listener { uint32_t id; } msock_listener;
+typedef struct msock_pipe { uint32_t id; } msock_pipe;
+typedef struct msock_msg msock_msg;
+
+#define MSOCK_SOCKET_INITIALIZER {0}
+#define MSOCK_PIPE_INITIALIZER {0}
+
+/* SP protocol numbers (protocol * 16 + role), as on the wire. */
+enum msock_proto {
+    MSOCK_PROTO_PAIR0 = 0x10,
+    MSOCK_PROTO_PUSH = 0x50,
+    MSOCK_PROTO_PULL = 0x51,
+};
+
+/* Sockets. Each opener makes a socket of one protocol. */
+MSOCK_API int msock_pair_open(msock_socket *s);
+MSOCK_API int msock_push_open(msock_socket *s);
+MSOCK_API int msock_pull_open(msock_socket *s);
+/* Closes the socket: waits up to MSOCK_OPT_LINGER for queued outbound messages to be written,
+ * then closes every pipe, dialer and listener and wakes blocked callers with MSOCK_ECLOSED. */
+MSOCK_API int msock_close(msock_socket s);
+/* The id of a socket, dialer, listener or pipe (0 is never a valid id). */
+MSOCK_API uint32_t msock_socket_id(msock_socket s);
+
+/* Flags for send, recv, dial and listen. */
+enum msock_flag {
+    MSOCK_FLAG_NONBLOCK = 1, /* send/recv: MSOCK_EAGAIN instead of waiting; dial: in background */
+};
+
+/* Endpoints. msock_listen/msock_dial create and start in one call; the create/start pair lets
+ * endpoint options be set in between. A dial without MSOCK_FLAG_NONBLOCK waits for the first
+ * connection and fails with its reason; with it, the dialer connects and redials in the
+ * background with exponential backoff. Either way a dialer redials after its pipe drops. */
+MSOCK_API int msock_listen(msock_socket s, const char *url, msock_listener *l, int flags);
+MSOCK_API int msock_dial(msock_socket s, const char *url, msock_dialer *d, int flags);
+MSOCK_API int msock_listener_create(msock_listener *l, msock_socket s, const char *url);
+MSOCK_API int msock_listener_start(msock_listener l, int flags);
+MSOCK_API int msock_listener_close(msock_listener l);
+MSOCK_API int msock_dialer_create(msock_dialer *d, msock_socket s, const char *url);
+MSOCK_API int msock_dialer_start(msock_dialer d, int flags);
+MSOCK_API int msock_dialer_close(msock_dialer d);
+
+/* Buffer API. msock_send copies buf; msock_recv copies at most *len bytes into buf and sets
+ * *len to the message's full length (a larger *len than given means the copy was cut). */
+MSOCK_API int msock_send(msock_socket s, const void *buf, size_t len, int flags);
+MSOCK_API int msock_recv(msock_socket s, void *buf, size_t *len, int flags);
+/* Message API, zero-copy. A successful sendmsg takes the message; a failed one leaves it with
+ * the caller. A message whose pipe is set (msock_msg_set_pipe) goes to that pipe only. */
+MSOCK_API int msock_sendmsg(msock_socket s, msock_msg *m, int flags);
+MSOCK_API int msock_recvmsg(msock_socket s, msock_msg **m, int flags);
+
+/* Messages: a header area (protocol headers) and a refcounted body. */
+MSOCK_API int msock_msg_alloc(msock_msg **m, size_t size);
+MSOCK_API void msock_msg_free(msock_msg *m);
+/* A new message sharing src's body; the body is copied only when one of them changes it. */
+MSOCK_API int msock_msg_dup(msock_msg **dup, const msock_msg *src);
+MSOCK_API void *msock_msg_body(msock_msg *m);
+MSOCK_API size_t msock_msg_len(const msock_msg *m);
+MSOCK_API int msock_msg_realloc(msock_msg *m, size_t size);
+MSOCK_API int msock_msg_append(msock_msg *m, const void *data, size_t len);
+MSOCK_API int msock_msg_insert(msock_msg *m, const void *data, size_t len);
+MSOCK_API int msock_msg_trim(msock_msg *m, size_t len);  /* drop len bytes from the front */
+MSOCK_API int msock_msg_chop(msock_msg *m, size_t len);  /* drop len bytes from the end */
+MSOCK_API void msock_msg_clear(msock_msg *m);
+MSOCK_API void *msock_msg_header(msock_msg *m);
+MSOCK_API size_t msock_msg_header_len(const msock_msg *m);
+MSOCK_API msock_pipe msock_msg_pipe(const msock_msg *m);
+MSOCK_API void msock_msg_set_pipe(msock_msg *m, msock_pipe p);
+
+/* Options. Each has one type; the typed calls check it (MSOCK_EBADTYPE). Socket options set
+ * before an endpoint is created are that endpoint's defaults. */
+enum msock_opt {
+    MSOCK_OPT_SEND_TIMEOUT = 1,  /* ms, socket; -1 waits for ever (default) */
+    MSOCK_OPT_RECV_TIMEOUT,      /* ms, socket; -1 waits for ever (default) */
+    MSOCK_OPT_RECV_MAXSZ,        /* size, socket/endpoint; 1 MiB default, 0 = unlimited */
+    MSOCK_OPT_RECONNECT_MIN,     /* ms, socket/dialer; 100 default */
+    MSOCK_OPT_RECONNECT_MAX,     /* ms, socket/dialer; 30000 default, 0 = no backoff */
+    MSOCK_OPT_SEND_QUEUE_MSGS,   /* int, socket; per-pipe outbound limit, 1024 default */
+    MSOCK_OPT_SEND_QUEUE_BYTES,  /* size, socket; per-pipe outbound limit, 4 MiB default */
+    MSOCK_OPT_RECV_QUEUE_MSGS,   /* int, socket; inbound limit, 1024 default */
+    MSOCK_OPT_RECV_QUEUE_BYTES,  /* size, socket; inbound limit, 4 MiB default */
+    MSOCK_OPT_LINGER,            /* ms, socket; close waits this long to flush, 1000 default */
+    MSOCK_OPT_TCP_NODELAY,       /* bool, socket/endpoint; true default */
+    MSOCK_OPT_TCP_KEEPALIVE,     /* bool, socket/endpoint; false default */
+    MSOCK_OPT_IPC_PERMISSIONS,   /* int, listener; file mode of the socket file, 0 = umask */
+    MSOCK_OPT_HANDSHAKE_TIMEOUT, /* ms, socket/endpoint; SP header wait, 10000 default */
+    MSOCK_OPT_MAX_PIPES,         /* int, socket; 0 = unlimited (pair: 1, read-only) */
+    MSOCK_OPT_URL,               /* string, endpoint/pipe, read-only: the bound or peer URL */
+    MSOCK_OPT_PROTOCOL,          /* int, socket/pipe, read-only: own protocol number */
+    MSOCK_OPT_PEER,              /* int, socket/pipe, read-only: peer protocol number */
+    MSOCK_OPT_PROTOCOL_NAME,     /* string, socket, read-only: "pair", "push", ... */
+    MSOCK_OPT_PEER_NAME,         /* string, socket, read-only */
+    MSOCK_OPT_RECV_FD,           /* int, socket, read-only: readable when recv would not wait */
+    MSOCK_OPT_SEND_FD,           /* int, socket, read-only: readable when send would not wait */
+    MSOCK_OPT_SOCKET_NAME,       /* string, socket: a free-form name for logs */
+};
+
+MSOCK_API int msock_socket_set_int(msock_socket s, int opt, int v);
+MSOCK_API int msock_socket_set_bool(msock_socket s, int opt, bool v);
+MSOCK_API int msock_socket_set_ms(msock_socket s, int opt, int64_t ms);
+MSOCK_API int msock_socket_set_size(msock_socket s, int opt, size_t v);
+MSOCK_API int msock_socket_set_string(msock_socket s, int opt, const char *v);
+MSOCK_API int msock_socket_get_int(msock_socket s, int opt, int *v);
+MSOCK_API int msock_socket_get_bool(msock_socket s, int opt, bool *v);
+MSOCK_API int msock_socket_get_ms(msock_socket s, int opt, int64_t *ms);
+MSOCK_API int msock_socket_get_size(msock_socket s, int opt, size_t *v);
+/* Copies the string with its NUL into buf (cut to *len) and sets *len to the full size. */
+MSOCK_API int msock_socket_get_string(msock_socket s, int opt, char *buf, size_t *len);
+
+MSOCK_API int msock_dialer_set_int(msock_dialer d, int opt, int v);
+MSOCK_API int msock_dialer_set_bool(msock_dialer d, int opt, bool v);
+MSOCK_API int msock_dialer_set_ms(msock_dialer d, int opt, int64_t ms);
+MSOCK_API int msock_dialer_set_size(msock_dialer d, int opt, size_t v);
+MSOCK_API int msock_dialer_get_int(msock_dialer d, int opt, int *v);
+MSOCK_API int msock_dialer_get_bool(msock_dialer d, int opt, bool *v);
+MSOCK_API int msock_dialer_get_ms(msock_dialer d, int opt, int64_t *ms);
+MSOCK_API int msock_dialer_get_size(msock_dialer d, int opt, size_t *v);
+MSOCK_API int msock_dialer_get_string(msock_dialer d, int opt, char *buf, size_t *len);
+
+MSOCK_API int msock_listener_set_int(msock_listener l, int opt, int v);
+MSOCK_API int msock_listener_set_bool(msock_listener l, int opt, bool v);
+MSOCK_API int msock_listener_set_ms(msock_listener l, int opt, int64_t ms);
+MSOCK_API int msock_listener_set_size(msock_listener l, int opt, size_t v);
+MSOCK_API int msock_listener_get_int(msock_listener l, int opt, int *v);
+MSOCK_API int msock_listener_get_bool(msock_listener l, int opt, bool *v);
+MSOCK_API int msock_listener_get_ms(msock_listener l, int opt, int64_t *ms);
+MSOCK_API int msock_listener_get_size(msock_listener l, int opt, size_t *v);
+MSOCK_API int msock_listener_get_string(msock_listener l, int opt, char *buf, size_t *len);
+
+/* Pipes: one connection to one peer. */
+MSOCK_API uint32_t msock_pipe_id(msock_pipe p);
+MSOCK_API int msock_pipe_close(msock_pipe p);
+MSOCK_API int msock_pipe_get_int(msock_pipe p, int opt, int *v);
+MSOCK_API int msock_pipe_get_string(msock_pipe p, int opt, char *buf, size_t *len);
+MSOCK_API int msock_pipe_socket(msock_pipe p, msock_socket *s);
+
+/* Pipe events. ADD_PRE runs before the pipe carries data; closing the pipe there vetoes it.
+ * Callbacks run on a library thread: they must not block. One callback per event. */
+enum msock_pipe_ev {
+    MSOCK_PIPE_EV_ADD_PRE = 0,
+    MSOCK_PIPE_EV_ADD_POST = 1,
+    MSOCK_PIPE_EV_REM_POST = 2,
+};
+typedef void (*msock_pipe_cb)(msock_pipe p, int event, void *arg);
+MSOCK_API int msock_pipe_notify(msock_socket s, int event, msock_pipe_cb cb, void *arg);
+
+/* Statistics, per socket, counted since open. */
+#define MSOCK_STAT_MAP(X)                                                                  \
+    X(MSGS_SENT, "messages sent")                                                         \
+    X(MSGS_RECV, "messages received")                                                     \
+    X(BYTES_SENT, "bytes sent")                                                           \
+    X(BYTES_RECV, "bytes received")                                                       \
+    X(PIPES_ADDED, "pipes added")                                                         \
+    X(PIPES_REMOVED, "pipes removed")                                                     \
+    X(PIPES_REJECTED, "pipes refused (limit or application veto)")                        \
+    X(DIALS_FAILED, "dial attempts that failed")                                          \
+    X(RECONNECTS, "redials after a dropped or failed connection")                         \
+    X(ERR_BAD_HEADER, "connections dropped: bad SP header or garbage")                    \
+    X(ERR_PEER_PROTO, "connections dropped: incompatible peer protocol")                  \
+    X(ERR_TOO_LARGE, "connections dropped: message over the receive max size")            \
+    X(ERR_HANDSHAKE_TIMEOUT, "connections dropped: no SP header in time")                 \
+    X(ERR_IO, "connections dropped: I/O error or reset")
+
+enum msock_stat {
+#define MSOCK_STAT_ENUM_(name, text) MSOCK_STAT_##name,
+    MSOCK_STAT_MAP(MSOCK_STAT_ENUM_)
+#undef MSOCK_STAT_ENUM_
+    MSOCK_STAT_COUNT
+};
+MSOCK_API int msock_stat_get(msock_socket s, int stat, uint64_t *value);
+/* Short name of a statistic ("msgs_sent"), or NULL for an unknown one. */
+MSOCK_API const char *msock_stat_name(int stat);
+
+/* Releases the library's threads once every socket is closed (for leak checkers); optional. */
+MSOCK_API void msock_fini(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

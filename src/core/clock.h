@@ -1,0 +1,25 @@
+/* clock.h: monotonic time in milliseconds and deadline arithmetic for blocking calls. */
+#ifndef MS_CLOCK_H
+#define MS_CLOCK_H
+
+#include <pthread.h>
+#include <time.h>
+#include "core/defs.h"
+
+/* A deadline that never comes. */
+#define MS_NEVER INT64_MAX
+
+/* Milliseconds since an arbitrary start, CLOCK_MONOTONIC. */
+int64_t ms_clock_ms(void);
+/* Absolute deadline for a timeout in ms (-1 or any negative: MS_NEVER). */
+int64_t ms_deadline_after(int64_t timeout_ms);
+/* A CLOCK_MONOTONIC timespec for pthread_cond_timedwait on condvars made by ms_cond_init. */
+struct timespec ms_deadline_timespec(int64_t deadline_ms);
+/* Condition variables that wait on the monotonic clock. */
+void ms_cond_init(pthread_cond_t *c);
+/* Waits until signalled or the deadline; returns false when the deadline has passed. */
+bool ms_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mtx, int64_t deadline_ms);
+/* Random 64-bit value (not for security): jitter, random starting ids. */
+uint64_t ms_random_u64(void);
+
+#endif

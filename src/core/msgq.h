@@ -1,0 +1,41 @@
+/* msgq.h: a bounded FIFO of messages, limited in count and in bytes. Not locked: the owner
+ * (a socket or a pipe) guards it with its own lock. */
+#ifndef MS_MSGQ_H
+#define MS_MSGQ_H
+
+#include "core/defs.h"
+
+struct ms_msgq {
+    msock_msg *head, *tail; /* linked through msock_msg.next */
+    size_t count, bytes;    /* bytes = sum of ms_msg_wire_len */
+    size_t max_count, max_bytes;
+};
+
+/* max_count >= 1; max_bytes 0 means unlimited. */
+void ms_msgq_init(ms_msgq *q, size_t max_count, size_t max_bytes);
+/* Frees every queued message. */
+void ms_msgq_fini(ms_msgq *q);
+void ms_msgq_set_limits(ms_msgq *q, size_t max_count, size_t max_bytes);
+/* True when a message of wire_len bytes fits. An empty queue takes any one message, so a
+ * message larger than max_bytes still passes when nothing else is queued. */
+bool ms_msgq_can_put(const ms_msgq *q, size_t wire_len);
+/* Appends m; 0, or MSOCK_EAGAIN (m stays with the caller) when it does not fit. */
+int ms_msgq_put(ms_msgq *q, msock_msg *m);
+/* Appends m ignoring the limits (a message already accepted must not be lost). */
+void ms_msgq_put_force(ms_msgq *q, msock_msg *m);
+/* Removes the oldest message; NULL when empty. */
+msock_msg *ms_msgq_get(ms_msgq *q);
+static inline msock_msg *ms_msgq_peek(const ms_msgq *q)
+{
+    return q->head;
+}
+static inline bool ms_msgq_empty(const ms_msgq *q)
+{
+    return q->count == 0;
+}
+static inline bool ms_msgq_full(const ms_msgq *q)
+{
+    return q->count >= q->max_count || (q->max_bytes && q->bytes >= q->max_bytes);
+}
+
+#endif

@@ -1,0 +1,181 @@
+/* options.c: the option table, range checks and defaults shared by sockets and endpoints. */
+#include "core/options.h"
+
+#define S MS_ON_SOCKET
+#define D MS_ON_DIALER
+#define L MS_ON_LISTENER
+#define P MS_ON_PIPE
+
+static const struct opt_desc {
+    int type;
+    int where;
+    bool readonly;
+    bool stored; /* kept in struct ms_opts */
+} opt_table[] = {
+    [MSOCK_OPT_SEND_TIMEOUT] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_RECV_TIMEOUT] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_RECV_MAXSZ] = {MS_OPT_SIZE, S | D | L, false, true},
+    [MSOCK_OPT_RECONNECT_MIN] = {MS_OPT_MS, S | D, false, true},
+    [MSOCK_OPT_RECONNECT_MAX] = {MS_OPT_MS, S | D, false, true},
+    [MSOCK_OPT_SEND_QUEUE_MSGS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_SEND_QUEUE_BYTES] = {MS_OPT_SIZE, S, false, true},
+    [MSOCK_OPT_RECV_QUEUE_MSGS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_RECV_QUEUE_BYTES] = {MS_OPT_SIZE, S, false, true},
+    [MSOCK_OPT_LINGER] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_TCP_NODELAY] = {MS_OPT_BOOL, S | D | L, false, true},
+    [MSOCK_OPT_TCP_KEEPALIVE] = {MS_OPT_BOOL, S | D | L, false, true},
+    [MSOCK_OPT_IPC_PERMISSIONS] = {MS_OPT_INT, S | L, false, true},
+    [MSOCK_OPT_HANDSHAKE_TIMEOUT] = {MS_OPT_MS, S | D | L, false, true},
+    [MSOCK_OPT_MAX_PIPES] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_URL] = {MS_OPT_STRING, D | L | P, true, false},
+    [MSOCK_OPT_PROTOCOL] = {MS_OPT_INT, S | P, true, false},
+    [MSOCK_OPT_PEER] = {MS_OPT_INT, S | P, true, false},
+    [MSOCK_OPT_PROTOCOL_NAME] = {MS_OPT_STRING, S, true, false},
+    [MSOCK_OPT_PEER_NAME] = {MS_OPT_STRING, S, true, false},
+    [MSOCK_OPT_RECV_FD] = {MS_OPT_INT, S, true, false},
+    [MSOCK_OPT_SEND_FD] = {MS_OPT_INT, S, true, false},
+    [MSOCK_OPT_SOCKET_NAME] = {MS_OPT_STRING, S, false, true},
+};
+
+void ms_opts_defaults(ms_opts *o)
+{
+    *o = (ms_opts){
+        .send_timeout = -1,
+        .recv_timeout = -1,
+        .reconnect_min = 100,
+        .reconnect_max = 30000,
+        .linger = 1000,
+        .handshake_timeout = 10000,
+        .recv_maxsz = 1024 * 1024,
+        .send_queue_bytes = 4 * 1024 * 1024,
+        .recv_queue_bytes = 4 * 1024 * 1024,
+        .send_queue_msgs = 1024,
+        .recv_queue_msgs = 1024,
+        .ipc_permissions = 0,
+        .max_pipes = 0,
+        .tcp_nodelay = true,
+        .tcp_keepalive = false,
+    };
+}
+
+int ms_opt_check(int opt, int where, int type, bool set)
+{
+    if (opt <= 0 || (size_t)opt >= MS_ARRAY_LEN(opt_table) || opt_table[opt].where == 0)
+        return MSOCK_ENOTSUP;
+    const struct opt_desc *d = &opt_table[opt];
+    if (!(d->where & where))
+        return MSOCK_ENOTSUP;
+    if (d->type != type)
+        return MSOCK_EBADTYPE;
+    if (set && d->readonly)
+        return MSOCK_EREADONLY;
+    return d->stored ? 0 : 1;
+}
+
+int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
+{
+    switch (opt) {
+    case MSOCK_OPT_SEND_TIMEOUT:
+    case MSOCK_OPT_RECV_TIMEOUT:
+    case MSOCK_OPT_LINGER:
+        if (val->v.ms < -1)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_SEND_TIMEOUT ? &o->send_timeout
+          : opt == MSOCK_OPT_RECV_TIMEOUT ? &o->recv_timeout
+                                          : &o->linger) = val->v.ms;
+        return 0;
+    case MSOCK_OPT_RECONNECT_MIN:
+        /* At least 1 ms: a dead address must never make a tight loop. */
+        if (val->v.ms < 1)
+            return MSOCK_EINVAL;
+        o->reconnect_min = val->v.ms;
+        return 0;
+    case MSOCK_OPT_RECONNECT_MAX:
+        if (val->v.ms < 0)
+            return MSOCK_EINVAL;
+        o->reconnect_max = val->v.ms;
+        return 0;
+    case MSOCK_OPT_HANDSHAKE_TIMEOUT:
+        if (val->v.ms < 1)
+            return MSOCK_EINVAL;
+        o->handshake_timeout = val->v.ms;
+        return 0;
+    case MSOCK_OPT_RECV_MAXSZ:
+        o->recv_maxsz = val->v.size;
+        return 0;
+    case MSOCK_OPT_SEND_QUEUE_BYTES:
+        o->send_queue_bytes = val->v.size;
+        return 0;
+    case MSOCK_OPT_RECV_QUEUE_BYTES:
+        o->recv_queue_bytes = val->v.size;
+        return 0;
+    case MSOCK_OPT_SEND_QUEUE_MSGS:
+    case MSOCK_OPT_RECV_QUEUE_MSGS:
+        if (val->v.i < 1)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_SEND_QUEUE_MSGS ? &o->send_queue_msgs : &o->recv_queue_msgs) = val->v.i;
+        return 0;
+    case MSOCK_OPT_IPC_PERMISSIONS:
+        if (val->v.i < 0 || val->v.i > 07777)
+            return MSOCK_EINVAL;
+        o->ipc_permissions = val->v.i;
+        return 0;
+    case MSOCK_OPT_MAX_PIPES:
+        if (val->v.i < 0)
+            return MSOCK_EINVAL;
+        o->max_pipes = val->v.i;
+        return 0;
+    case MSOCK_OPT_TCP_NODELAY:
+        o->tcp_nodelay = val->v.b;
+        return 0;
+    case MSOCK_OPT_TCP_KEEPALIVE:
+        o->tcp_keepalive = val->v.b;
+        return 0;
+    case MSOCK_OPT_SOCKET_NAME:
+        if (val->v.str == NULL)
+            return MSOCK_EINVAL;
+        if (strlen(val->v.str) >= sizeof o->socket_name)
+            return MSOCK_ENAMETOOLONG;
+        strcpy(o->socket_name, val->v.str);
+        return 0;
+    default:
+        return MSOCK_ENOTSUP;
+    }
+}
+
+void ms_opts_get(const ms_opts *o, int opt, ms_optval *val)
+{
+    switch (opt) {
+    case MSOCK_OPT_SEND_TIMEOUT: val->v.ms = o->send_timeout; break;
+    case MSOCK_OPT_RECV_TIMEOUT: val->v.ms = o->recv_timeout; break;
+    case MSOCK_OPT_LINGER: val->v.ms = o->linger; break;
+    case MSOCK_OPT_RECONNECT_MIN: val->v.ms = o->reconnect_min; break;
+    case MSOCK_OPT_RECONNECT_MAX: val->v.ms = o->reconnect_max; break;
+    case MSOCK_OPT_HANDSHAKE_TIMEOUT: val->v.ms = o->handshake_timeout; break;
+    case MSOCK_OPT_RECV_MAXSZ: val->v.size = o->recv_maxsz; break;
+    case MSOCK_OPT_SEND_QUEUE_BYTES: val->v.size = o->send_queue_bytes; break;
+    case MSOCK_OPT_RECV_QUEUE_BYTES: val->v.size = o->recv_queue_bytes; break;
+    case MSOCK_OPT_SEND_QUEUE_MSGS: val->v.i = o->send_queue_msgs; break;
+    case MSOCK_OPT_RECV_QUEUE_MSGS: val->v.i = o->recv_queue_msgs; break;
+    case MSOCK_OPT_IPC_PERMISSIONS: val->v.i = o->ipc_permissions; break;
+    case MSOCK_OPT_MAX_PIPES: val->v.i = o->max_pipes; break;
+    case MSOCK_OPT_TCP_NODELAY: val->v.b = o->tcp_nodelay; break;
+    case MSOCK_OPT_TCP_KEEPALIVE: val->v.b = o->tcp_keepalive; break;
+    case MSOCK_OPT_SOCKET_NAME: val->v.str = o->socket_name; break;
+    default: break;
+    }
+}
+
+int ms_opt_copy_string(const char *s, char *buf, size_t *len)
+{
+    if (len == NULL || (buf == NULL && *len > 0))
+        return MSOCK_EINVAL;
+    size_t need = strlen(s) + 1;
+    if (*len > 0) {
+        size_t n = MS_MIN(need, *len);
+        memcpy(buf, s, n - 1);
+        buf[n - 1] = '\0';
+    }
+    *len = need;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* pair.c: PAIR v0 (0x10): one peer at a time, messages both ways, no header. */
+#include "protocol/protocol.h"
+
+const ms_protocol ms_protocol_pair0 = {
+    .self = MSOCK_PROTO_PAIR0,
+    .peer = MSOCK_PROTO_PAIR0,
+    .name = "pair",
+    .peer_name = "pair",
+    .max_pipes = 1,
+    .send_policy = MS_SEND_ONE,
+    .recv_policy = MS_RECV_ALL,
+};
+
+int msock_pair_open(msock_socket *s)
+{
+    return ms_protocol_open(&ms_protocol_pair0, s);
+}

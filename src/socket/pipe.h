@@ -1,0 +1,58 @@
+/* pipe.h: the one pipe object the upper layers see: an id, the peer protocol, the transport
+ * connection behind it, and a slot each for the sender and the receiver. Transports call the
+ * ms_pipe_* upcalls below; the socket keeps the pipe in its lists under the socket lock. */
+#ifndef MS_PIPE_H
+#define MS_PIPE_H
+
+#include "core/defs.h"
+#include "transport/transport.h"
+
+struct ms_pipe {
+    uint32_t id;
+    atomic_int refs;
+    ms_socket *sock;
+    ms_endpoint *ep; /* the dialer or listener that made it (holds a reference) */
+    const ms_pipe_ops *ops;
+    void *tp;
+    uint16_t peer_proto;
+    atomic_bool closing;   /* msock_pipe_close or socket close asked */
+    atomic_bool gone_done; /* ms_pipe_gone ran */
+    char url[MS_URL_MAX + 8];
+
+    /* Under the socket lock: */
+    bool attached;
+    ms_pipe *next, *prev;           /* socket's list of pipes */
+    bool send_ready;                /* sender: can take a message now */
+    uint64_t ready_gen;             /* sender: bumped by every ms_pipe_send_ready */
+    ms_pipe *ready_next, *ready_prev; /* sender: ring of ready pipes */
+    bool rx_blocked;                /* receiver: waits for room in the socket queue */
+    ms_pipe *rx_next;               /* receiver: list of blocked pipes */
+};
+
+/* Creates and adds a pipe for a connection whose handshake has finished. Runs the protocol's
+ * and the application's vetoes (ADD_PRE), then the receiver and sender see it (ADD_POST).
+ * Returns 0 with *out holding the transport's reference, or an error (the transport keeps tp
+ * and closes the connection): MSOCK_EPEERPROTO, MSOCK_EBUSY (pipe limit), MSOCK_ECONNABORTED
+ * (vetoed), MSOCK_ECLOSED. Reactor or user thread; no locks held. */
+int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t peer_proto,
+                   const char *url, ms_pipe **out);
+/* A received message: stamps it with the pipe and queues it. 0 (taken), MSOCK_EAGAIN (socket
+ * full: the transport keeps m, stops reading and waits for ops->recv_resume) or MSOCK_ECLOSED
+ * (the transport frees m). */
+int ms_pipe_deliver(ms_pipe *p, msock_msg *m);
+/* The outbound queue has room again after a send said MSOCK_EAGAIN. */
+void ms_pipe_send_ready(ms_pipe *p);
+/* The connection is closed: the socket drops the pipe, the dialer redials. Exactly once.
+ * `reason` is 0 or the error that ended it. */
+void ms_pipe_gone(ms_pipe *p, int reason);
+/* Counts a dropped connection in the socket's statistics. */
+void ms_pipe_count_error(ms_socket *s, int stat);
+
+void ms_pipe_hold(ms_pipe *p);
+void ms_pipe_release(ms_pipe *p);
+/* Looks up a pipe by id and holds it; NULL if none. */
+ms_pipe *ms_pipe_find(uint32_t id);
+/* Asks the pipe to close (idempotent, non-blocking). */
+void ms_pipe_close(ms_pipe *p);
+
+#endif

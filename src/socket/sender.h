@@ -1,0 +1,15 @@
+/* sender.h: the sender policies (one, all, none) and the directed send to one pipe. The
+ * socket calls add/remove/ready under its lock; send takes the lock itself. */
+#ifndef MS_SENDER_H
+#define MS_SENDER_H
+
+#include "core/defs.h"
+
+/* Under s->mtx: a pipe joins or leaves the ring of pipes that can take a message. */
+void ms_sender_ready(ms_socket *s, ms_pipe *p);
+void ms_sender_unready(ms_socket *s, ms_pipe *p);
+/* Sends m by the socket's policy, waiting until deadline (ms, MS_NEVER) unless nonblock.
+ * Takes m on success. No lock held on entry. */
+int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock);
+
+#endif

@@ -1,0 +1,67 @@
+/* socket.h: the stateless Socket: a protocol declaration, a connector (its endpoints and
+ * pipes), a sender and a receiver policy, options, statistics and the blocking waits. One
+ * mutex guards the lists and queues; it is never held while calling into a transport. */
+#ifndef MS_SOCKET_H
+#define MS_SOCKET_H
+
+#include <pthread.h>
+#include "core/msgq.h"
+#include "core/options.h"
+#include "protocol/protocol.h"
+
+struct ms_socket {
+    uint32_t id;
+    atomic_int refs;
+    const ms_protocol *proto;
+    void *proto_data;
+
+    pthread_mutex_t mtx;
+    pthread_cond_t recv_cv, send_cv, pipes_cv;
+    ms_opts opts;
+    bool closing, closed;
+
+    ms_endpoint *endpoints;
+    ms_pipe *pipes;
+    int npipes;      /* attached and being attached, for the pipe limit */
+    int nattached;
+
+    /* receiver */
+    ms_msgq recvq;
+    ms_pipe *rx_blocked;
+    /* sender */
+    ms_pipe *ready; /* ring of pipes that can take a message; next pick is this one */
+
+    /* readiness fds (eventfd, made on first request; -1 until then) */
+    int recv_fd, send_fd;
+    bool recv_fd_set, send_fd_set;
+
+    /* pipe events */
+    msock_pipe_cb pipe_cb[3];
+    void *pipe_cb_arg[3];
+
+    atomic_uint_fast64_t stats[MSOCK_STAT_COUNT];
+};
+
+static inline void ms_socket_stat_add(ms_socket *s, int stat, uint64_t n)
+{
+    atomic_fetch_add_explicit(&s->stats[stat], n, memory_order_relaxed);
+}
+
+/* Creates a socket for a protocol and registers its id. */
+int ms_socket_create(ms_socket **out, const ms_protocol *p);
+/* Looks up and holds; NULL if no such socket (or it is closing). */
+ms_socket *ms_socket_find(uint32_t id);
+void ms_socket_hold(ms_socket *s);
+void ms_socket_release(ms_socket *s);
+/* msock_close: linger, close endpoints and pipes, wake waiters, drop the id. */
+int ms_socket_close(ms_socket *s);
+
+int ms_socket_send(ms_socket *s, msock_msg *m, int flags);
+int ms_socket_recv(ms_socket *s, msock_msg **m, int flags);
+int ms_socket_set(ms_socket *s, int opt, const ms_optval *v);
+int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len);
+
+/* Under s->mtx: bring the readiness fds up to date with the queues. */
+void ms_socket_update_fds(ms_socket *s);
+
+#endif

@@ -1,0 +1,526 @@
+/* stream.c: one SP connection over a stream fd. The sending thread writes straight to the fd
+ * while the outbound queue is empty; otherwise the reactor gathers queued messages into one
+ * sendmsg. Reads pull 64 KiB at a time and parse every whole message in them; big bodies are
+ * read straight into their message. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/msg.h"
+#include "core/msgq.h"
+#include "core/reactor.h"
+#include "socket/pipe.h"
+#include "socket/socket.h"
+#include "transport/sp_codec.h"
+#include "transport/stream.h"
+
+#define STREAM_RBUF 65536
+#define STREAM_READ_BUDGET (4 * STREAM_RBUF) /* per event, so one busy peer cannot starve */
+#define STREAM_IOV_MSGS 64
+
+struct ms_stream_conn {
+    ms_ev ev;
+    int fd;
+    ms_reactor *reactor;
+    ms_endpoint *ep; /* held */
+    ms_pipe *pipe;   /* set once attached */
+    int framing;
+    char url[MS_URL_MAX + 8];
+    ms_stream_done_cb done;
+    void *done_arg;
+
+    /* Reactor thread only: */
+    uint8_t hs_in[MS_SP_HEADER_LEN];
+    size_t hs_got, hs_sent;
+    bool established, closed;
+    ms_timer hs_timer;
+    ms_sp_decoder dec;
+    uint8_t *rbuf;
+    size_t rlen, rpos;
+    msock_msg *rx_held; /* delivered while the socket was full */
+    bool rx_paused;
+    ms_task resume_task, close_task;
+
+    /* Under mtx: */
+    pthread_mutex_t mtx;
+    ms_msgq txq;
+    size_t tx_off;     /* bytes of the head message already written, prefix included */
+    bool tx_blocked;   /* the kernel said EAGAIN: wait for EPOLLOUT */
+    bool want_ready;   /* a sender was told MSOCK_EAGAIN */
+    bool closing;
+    int close_reason;
+    uint8_t hs_out[MS_SP_HEADER_LEN];
+};
+
+static const ms_pipe_ops stream_pipe_ops;
+
+static void conn_close_task(ms_task *t);
+
+/* Starts closing from any thread; the reactor does the work. */
+static void conn_close_async(ms_stream_conn *c, int reason)
+{
+    pthread_mutex_lock(&c->mtx);
+    bool first = !c->closing;
+    c->closing = true;
+    if (first)
+        c->close_reason = reason;
+    pthread_mutex_unlock(&c->mtx);
+    if (first)
+        ms_reactor_post(c->reactor, &c->close_task);
+}
+
+/* Closes now (reactor thread); c may be freed when this returns. */
+static void conn_fail(ms_stream_conn *c, int reason)
+{
+    pthread_mutex_lock(&c->mtx);
+    if (!c->closing) {
+        c->closing = true;
+        c->close_reason = reason;
+    }
+    pthread_mutex_unlock(&c->mtx);
+    conn_close_task(&c->close_task);
+}
+
+static void conn_free(ms_stream_conn *c)
+{
+    ms_msgq_fini(&c->txq);
+    if (c->rx_held)
+        ms_msg_free(c->rx_held);
+    ms_sp_decoder_fini(&c->dec);
+    free(c->rbuf);
+    pthread_mutex_destroy(&c->mtx);
+    ms_endpoint_release(c->ep);
+    free(c);
+}
+
+static void conn_close_task(ms_task *t)
+{
+    ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, close_task);
+    if (c->closed)
+        return;
+    c->closed = true;
+    ms_timer_cancel(c->reactor, &c->hs_timer);
+    ms_reactor_del(&c->ev);
+    close(c->fd);
+    c->fd = -1;
+    pthread_mutex_lock(&c->mtx);
+    int reason = c->close_reason;
+    /* Unsent messages die with the connection; free them now, not at the last release. */
+    ms_msgq_fini(&c->txq);
+    ms_msgq_init(&c->txq, 1, 0);
+    pthread_mutex_unlock(&c->mtx);
+    if (c->pipe) {
+        ms_pipe *p = c->pipe;
+        ms_pipe_gone(p, reason);
+        ms_pipe_release(p); /* may free c: nothing after this */
+        return;
+    }
+    if (c->done)
+        c->done(c->done_arg, c, reason ? reason : MSOCK_ECONNRESET);
+    conn_free(c);
+}
+
+/* Builds the iovecs for up to STREAM_IOV_MSGS queued messages, skipping tx_off bytes. */
+static int conn_gather(ms_stream_conn *c, struct iovec *iov, uint8_t (*pfx)[9])
+{
+    int n = 0, k = 0;
+    size_t skip = c->tx_off;
+    for (msock_msg *m = ms_msgq_peek(&c->txq); m && k < STREAM_IOV_MSGS; m = m->next, k++) {
+        size_t plen = ms_sp_prefix_encode(pfx[k], c->framing, ms_msg_wire_len(m));
+        struct iovec parts[3] = {{pfx[k], plen}, {m->header, m->header_len}, {m->body, m->len}};
+        for (int i = 0; i < 3; i++) {
+            if (parts[i].iov_len <= skip) {
+                skip -= parts[i].iov_len;
+                continue;
+            }
+            iov[n].iov_base = (uint8_t *)parts[i].iov_base + skip;
+            iov[n].iov_len = parts[i].iov_len - skip;
+            skip = 0;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Drops written messages from the queue head. */
+static void conn_advance(ms_stream_conn *c, size_t written)
+{
+    written += c->tx_off;
+    msock_msg *m;
+    while ((m = ms_msgq_peek(&c->txq)) != NULL) {
+        size_t total = ms_sp_prefix_len(c->framing) + ms_msg_wire_len(m);
+        if (written < total)
+            break;
+        written -= total;
+        ms_msg_free(ms_msgq_get(&c->txq));
+    }
+    c->tx_off = written;
+}
+
+/* Writes as much of the queue as the kernel takes (under mtx). Returns 0 or an error. */
+static int conn_flush_locked(ms_stream_conn *c)
+{
+    struct iovec iov[STREAM_IOV_MSGS * 3];
+    uint8_t pfx[STREAM_IOV_MSGS][9];
+    while (!ms_msgq_empty(&c->txq) && !c->tx_blocked) {
+        int n = conn_gather(c, iov, pfx);
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->tx_blocked = true;
+                break;
+            }
+            return ms_errno_to_code(errno);
+        }
+        conn_advance(c, (size_t)w);
+    }
+    return 0;
+}
+
+/* After a flush: a sender told "full" may go on once there is room. */
+static bool conn_take_ready_locked(ms_stream_conn *c)
+{
+    if (c->want_ready && !ms_msgq_full(&c->txq)) {
+        c->want_ready = false;
+        return true;
+    }
+    return false;
+}
+
+static int stream_send(void *tp, msock_msg *m)
+{
+    ms_stream_conn *c = tp;
+    pthread_mutex_lock(&c->mtx);
+    if (c->closing) {
+        pthread_mutex_unlock(&c->mtx);
+        return MSOCK_ECLOSED;
+    }
+    if (!ms_msgq_can_put(&c->txq, ms_msg_wire_len(m))) {
+        c->want_ready = true;
+        pthread_mutex_unlock(&c->mtx);
+        return MSOCK_EAGAIN;
+    }
+    ms_msgq_put_force(&c->txq, m);
+    int rv = c->tx_blocked ? 0 : conn_flush_locked(c);
+    pthread_mutex_unlock(&c->mtx);
+    if (rv != 0)
+        conn_close_async(c, rv); /* m was accepted; the connection's loss drops it */
+    return 0;
+}
+
+static size_t stream_queued(void *tp)
+{
+    ms_stream_conn *c = tp;
+    pthread_mutex_lock(&c->mtx);
+    size_t n = c->closing ? 0 : c->txq.count;
+    pthread_mutex_unlock(&c->mtx);
+    return n;
+}
+
+static void stream_close(void *tp)
+{
+    conn_close_async(tp, 0);
+}
+
+static void stream_free(void *tp)
+{
+    conn_free(tp);
+}
+
+static void conn_on_writable(ms_stream_conn *c)
+{
+    pthread_mutex_lock(&c->mtx);
+    c->tx_blocked = false;
+    int rv = conn_flush_locked(c);
+    bool ready = conn_take_ready_locked(c);
+    bool drained = ms_msgq_empty(&c->txq);
+    pthread_mutex_unlock(&c->mtx);
+    if (rv != 0) {
+        conn_fail(c, rv);
+        return;
+    }
+    if (c->pipe && (ready || drained))
+        ms_pipe_send_ready(c->pipe);
+}
+
+static int conn_decode_error(ms_stream_conn *c, int rv)
+{
+    ms_socket *s = c->ep->sock;
+    if (rv == MSOCK_EMSGSIZE)
+        ms_pipe_count_error(s, MSOCK_STAT_ERR_TOO_LARGE);
+    else if (rv == MSOCK_EPROTO)
+        ms_pipe_count_error(s, MSOCK_STAT_ERR_BAD_HEADER);
+    ms_debug("socket %u: dropping %s: %s", s->id, c->url, msock_strerror(rv));
+    return rv;
+}
+
+/* Hands a whole message up; false when the socket is full and reading must pause. */
+static bool conn_deliver(ms_stream_conn *c, msock_msg *m)
+{
+    int rv = ms_pipe_deliver(c->pipe, m);
+    if (rv == MSOCK_EAGAIN) {
+        c->rx_held = m;
+        c->rx_paused = true;
+        return false;
+    }
+    if (rv != 0)
+        ms_msg_free(m);
+    return true;
+}
+
+/* Reads and delivers until EAGAIN, a pause, or the budget; returns 0 or the closing error. */
+static int conn_read(ms_stream_conn *c)
+{
+    size_t budget = STREAM_READ_BUDGET;
+    while (!c->rx_paused) {
+        while (c->rpos < c->rlen) {
+            size_t used = 0;
+            msock_msg *m = NULL;
+            int rv = ms_sp_decoder_feed(&c->dec, c->rbuf + c->rpos, c->rlen - c->rpos, &used, &m);
+            c->rpos += used;
+            if (rv < 0)
+                return conn_decode_error(c, rv);
+            if (rv == 1 && !conn_deliver(c, m))
+                return 0;
+        }
+        c->rpos = c->rlen = 0;
+        if (budget == 0) {
+            ms_reactor_post(c->reactor, &c->resume_task); /* continue after others had a turn */
+            return 0;
+        }
+        size_t missing = 0;
+        uint8_t *room = ms_sp_decoder_body_room(&c->dec, &missing);
+        bool direct = room && missing >= STREAM_RBUF;
+        size_t want = direct ? MS_MIN(missing, budget) : STREAM_RBUF;
+        ssize_t n = read(c->fd, direct ? room : c->rbuf, want);
+        if (n == 0)
+            return MSOCK_ECONNRESET;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return ms_errno_to_code(errno);
+        }
+        budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+        if (direct) {
+            msock_msg *m = NULL;
+            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &m) == 1 && !conn_deliver(c, m))
+                return 0;
+        } else {
+            c->rlen = (size_t)n;
+        }
+    }
+    return 0;
+}
+
+static void conn_resume_task(ms_task *t)
+{
+    ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, resume_task);
+    if (c->closed || !c->established)
+        return;
+    if (c->rx_held) {
+        msock_msg *m = c->rx_held;
+        c->rx_held = NULL;
+        c->rx_paused = false;
+        if (!conn_deliver(c, m))
+            return;
+    }
+    c->rx_paused = false;
+    int rv = conn_read(c);
+    if (rv != 0)
+        conn_fail(c, rv);
+}
+
+static void stream_recv_resume(void *tp)
+{
+    ms_stream_conn *c = tp;
+    ms_reactor_post(c->reactor, &c->resume_task);
+}
+
+static const ms_pipe_ops stream_pipe_ops = {
+    .send = stream_send,
+    .recv_resume = stream_recv_resume,
+    .queued = stream_queued,
+    .close = stream_close,
+    .free = stream_free,
+};
+
+static void conn_established(ms_stream_conn *c)
+{
+    uint16_t peer;
+    ms_socket *s = c->ep->sock;
+    if (ms_sp_header_decode(c->hs_in, &peer) != 0) {
+        ms_pipe_count_error(s, MSOCK_STAT_ERR_BAD_HEADER);
+        ms_debug("socket %u: bad SP header from %s", s->id, c->url);
+        conn_fail(c, MSOCK_EPROTO);
+        return;
+    }
+    ms_timer_cancel(c->reactor, &c->hs_timer);
+    ms_sp_decoder_init(&c->dec, c->framing, c->ep->opts.recv_maxsz);
+    c->established = true;
+    ms_pipe *p = NULL;
+    int rv = ms_pipe_attach(c->ep, &stream_pipe_ops, c, peer, c->url, &p);
+    if (rv != 0) {
+        conn_fail(c, rv);
+        return;
+    }
+    c->pipe = p;
+    if (c->done) {
+        ms_stream_done_cb done = c->done;
+        c->done = NULL;
+        done(c->done_arg, c, 0);
+    }
+    /* Data may have arrived with the header: edge-triggered, so read it now. */
+    if (!c->closed) {
+        rv = conn_read(c);
+        if (rv != 0)
+            conn_fail(c, rv);
+    }
+}
+
+static void conn_handshake_io(ms_stream_conn *c)
+{
+    while (c->hs_sent < MS_SP_HEADER_LEN) {
+        ssize_t n = send(c->fd, c->hs_out + c->hs_sent, MS_SP_HEADER_LEN - c->hs_sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n < 0) {
+            conn_fail(c, ms_errno_to_code(errno));
+            return;
+        }
+        c->hs_sent += (size_t)n;
+    }
+    while (c->hs_got < MS_SP_HEADER_LEN) {
+        ssize_t n = read(c->fd, c->hs_in + c->hs_got, MS_SP_HEADER_LEN - c->hs_got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            conn_fail(c, n == 0 ? MSOCK_ECONNRESET : ms_errno_to_code(errno));
+            return;
+        }
+        c->hs_got += (size_t)n;
+    }
+    if (c->hs_sent == MS_SP_HEADER_LEN)
+        conn_established(c);
+}
+
+static void conn_event(ms_ev *ev, uint32_t events)
+{
+    ms_stream_conn *c = MS_CONTAINER_OF(ev, ms_stream_conn, ev);
+    if (c->closed)
+        return;
+    if (!c->established) {
+        conn_handshake_io(c);
+        return;
+    }
+    if (events & EPOLLOUT) {
+        conn_on_writable(c);
+        if (c->closed)
+            return;
+    }
+    if (!c->rx_paused) {
+        int rv = conn_read(c);
+        if (rv != 0)
+            conn_fail(c, rv);
+    }
+}
+
+static void conn_hs_timeout(ms_timer *t)
+{
+    ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, hs_timer);
+    ms_pipe_count_error(c->ep->sock, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT);
+    ms_debug("socket %u: no SP header from %s in time", c->ep->sock->id, c->url);
+    conn_fail(c, MSOCK_ETIMEDOUT);
+}
+
+void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
+                          ms_stream_done_cb done, void *done_arg)
+{
+    ms_stream_conn *c = calloc(1, sizeof *c);
+    uint8_t *rbuf = malloc(STREAM_RBUF);
+    if (!c || !rbuf) {
+        free(c);
+        free(rbuf);
+        close(fd);
+        if (done)
+            done(done_arg, NULL, MSOCK_ENOMEM);
+        return;
+    }
+    c->fd = fd;
+    c->reactor = r;
+    ms_endpoint_hold(ep);
+    c->ep = ep;
+    c->framing = framing;
+    c->rbuf = rbuf;
+    c->done = done;
+    c->done_arg = done_arg;
+    snprintf(c->url, sizeof c->url, "%s", url);
+    pthread_mutex_init(&c->mtx, NULL);
+    ms_msgq_init(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
+    ms_task_init(&c->resume_task, conn_resume_task);
+    ms_task_init(&c->close_task, conn_close_task);
+    ms_timer_init(&c->hs_timer, conn_hs_timeout);
+    ms_sp_decoder_init(&c->dec, framing, ep->opts.recv_maxsz);
+    ms_sp_header_encode(c->hs_out, ep->sock->proto->self);
+    int rv = ms_reactor_add(r, &c->ev, conn_event, fd);
+    if (rv != 0) {
+        conn_fail(c, rv);
+        return;
+    }
+    ms_timer_schedule(r, &c->hs_timer, ep->opts.handshake_timeout);
+    conn_handshake_io(c);
+}
+
+void ms_stream_conn_abort(ms_stream_conn *c)
+{
+    c->done = NULL;
+    conn_fail(c, MSOCK_ECLOSED);
+}
+
+typedef struct conn_start_req {
+    ms_task task;
+    ms_endpoint *ep; /* held */
+    ms_reactor *reactor;
+    int fd, framing;
+    char url[MS_URL_MAX + 8];
+} conn_start_req;
+
+static void conn_start_task(ms_task *t)
+{
+    conn_start_req *q = MS_CONTAINER_OF(t, conn_start_req, task);
+    ms_stream_conn_start(q->ep, q->reactor, q->fd, q->framing, q->url, NULL, NULL);
+    ms_endpoint_release(q->ep);
+    free(q);
+}
+
+void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url)
+{
+    conn_start_req *q = malloc(sizeof *q);
+    if (!q) {
+        close(fd);
+        return;
+    }
+    ms_task_init(&q->task, conn_start_task);
+    ms_endpoint_hold(ep);
+    q->ep = ep;
+    q->reactor = r;
+    q->fd = fd;
+    q->framing = framing;
+    snprintf(q->url, sizeof q->url, "%s", url);
+    ms_reactor_post(r, &q->task);
+}

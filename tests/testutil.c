@@ -1,0 +1,675 @@
+/* testutil.c: the shared test helpers declared in testutil.h (clock, pipe-event waiter, any-address
+ * listeners, temporary directory, child processes, seeded payloads). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+const char *tu_errname(int rc)
+{
+    return rc == 0 ? "success" : msock_errname(rc);
+}
+
+int64_t tu_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t tu_deadline_in(int64_t ms)
+{
+    return tu_clock_ms() + ms;
+}
+
+bool tu_deadline_passed(int64_t deadline)
+{
+    return tu_clock_ms() >= deadline;
+}
+
+int64_t tu_ms_left(int64_t deadline)
+{
+    int64_t left = deadline - tu_clock_ms();
+    return left > 0 ? left : 0;
+}
+
+void tu_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* The absolute CLOCK_MONOTONIC time for a condition variable set to that clock. */
+static void tu_monotonic_timespec(int64_t deadline, struct timespec *ts)
+{
+    ts->tv_sec = deadline / 1000;
+    ts->tv_nsec = (long)(deadline % 1000) * 1000000;
+}
+
+bool tu_thread_join(pthread_t thread, int64_t timeout_ms)
+{
+    /* pthread_timedjoin_np measures against CLOCK_REALTIME. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return pthread_timedjoin_np(thread, NULL, &ts) == 0;
+}
+
+static void tu_watchdog_fired(int sig)
+{
+    static const char text[] = "testutil: watchdog expired, the test program hangs\n";
+    (void)sig;
+    ssize_t ignored = write(STDERR_FILENO, text, sizeof(text) - 1);
+    (void)ignored;
+    _exit(3);
+}
+
+void tu_watchdog(unsigned seconds)
+{
+    signal(SIGALRM, tu_watchdog_fired);
+    alarm(seconds);
+}
+
+uint64_t tu_stat(msock_socket s, int stat)
+{
+    uint64_t value = 0;
+    TU_OK(msock_stat_get(s, stat, &value));
+    return value;
+}
+
+bool tu_stat_wait_at_least(msock_socket s, int stat, uint64_t min, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    for (;;) {
+        uint64_t value = 0;
+        if (msock_stat_get(s, stat, &value) == 0 && value >= min)
+            return true;
+        if (tu_deadline_passed(deadline))
+            return false;
+        tu_sleep_ms(2);
+    }
+}
+
+/* ---- pipe-event waiter ---- */
+
+struct tu_waiter {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int pre;
+    int added;
+    int removed;
+    int vetoed;
+    bool veto;
+    msock_pipe last_added;
+};
+
+static void tu_waiter_cb(msock_pipe p, int event, void *arg)
+{
+    tu_waiter *w = arg;
+    bool close_it = false;
+    pthread_mutex_lock(&w->mutex);
+    switch (event) {
+    case MSOCK_PIPE_EV_ADD_PRE:
+        w->pre++;
+        if (w->veto) {
+            w->vetoed++;
+            close_it = true;
+        }
+        break;
+    case MSOCK_PIPE_EV_ADD_POST:
+        w->added++;
+        w->last_added = p;
+        break;
+    case MSOCK_PIPE_EV_REM_POST:
+        w->removed++;
+        break;
+    default:
+        break;
+    }
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mutex);
+    /* Outside our lock: closing may run library code that takes its own locks. */
+    if (close_it)
+        msock_pipe_close(p);
+}
+
+tu_waiter *tu_waiter_attach(msock_socket s)
+{
+    tu_waiter *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&w->mutex, NULL);
+    TU_OK(msock_pipe_notify(s, MSOCK_PIPE_EV_ADD_PRE, tu_waiter_cb, w));
+    TU_OK(msock_pipe_notify(s, MSOCK_PIPE_EV_ADD_POST, tu_waiter_cb, w));
+    TU_OK(msock_pipe_notify(s, MSOCK_PIPE_EV_REM_POST, tu_waiter_cb, w));
+    return w;
+}
+
+void tu_waiter_free(tu_waiter *w)
+{
+    if (w == NULL)
+        return;
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->mutex);
+    free(w);
+}
+
+static int tu_waiter_read(tu_waiter *w, const int *field)
+{
+    pthread_mutex_lock(&w->mutex);
+    int value = *field;
+    pthread_mutex_unlock(&w->mutex);
+    return value;
+}
+
+int tu_waiter_pre(tu_waiter *w)
+{
+    return tu_waiter_read(w, &w->pre);
+}
+
+int tu_waiter_added(tu_waiter *w)
+{
+    return tu_waiter_read(w, &w->added);
+}
+
+int tu_waiter_removed(tu_waiter *w)
+{
+    return tu_waiter_read(w, &w->removed);
+}
+
+int tu_waiter_vetoed(tu_waiter *w)
+{
+    return tu_waiter_read(w, &w->vetoed);
+}
+
+msock_pipe tu_waiter_last_added(tu_waiter *w)
+{
+    pthread_mutex_lock(&w->mutex);
+    msock_pipe p = w->last_added;
+    pthread_mutex_unlock(&w->mutex);
+    return p;
+}
+
+static bool tu_waiter_wait(tu_waiter *w, const int *field, int n, int64_t timeout_ms)
+{
+    struct timespec ts;
+    tu_monotonic_timespec(tu_deadline_in(timeout_ms), &ts);
+    bool reached;
+    pthread_mutex_lock(&w->mutex);
+    while (*field < n) {
+        if (pthread_cond_timedwait(&w->cond, &w->mutex, &ts) == ETIMEDOUT)
+            break;
+    }
+    reached = *field >= n;
+    pthread_mutex_unlock(&w->mutex);
+    return reached;
+}
+
+bool tu_wait_added(tu_waiter *w, int n, int64_t timeout_ms)
+{
+    return tu_waiter_wait(w, &w->added, n, timeout_ms);
+}
+
+bool tu_wait_removed(tu_waiter *w, int n, int64_t timeout_ms)
+{
+    return tu_waiter_wait(w, &w->removed, n, timeout_ms);
+}
+
+void tu_waiter_set_veto(tu_waiter *w, bool veto)
+{
+    pthread_mutex_lock(&w->mutex);
+    w->veto = veto;
+    pthread_mutex_unlock(&w->mutex);
+}
+
+/* ---- transports and addresses ---- */
+
+const char *tu_transport_name(tu_transport t)
+{
+    static const char *const names[TU_TRANSPORT_COUNT] = {"inproc", "ipc", "tcp4", "tcp6"};
+    return (unsigned)t < TU_TRANSPORT_COUNT ? names[t] : "?";
+}
+
+static int tu_ipv6_state; /* 0 unknown, 1 usable, -1 not */
+static pthread_once_t tu_ipv6_once = PTHREAD_ONCE_INIT;
+
+static void tu_probe_ipv6(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin6_family = AF_INET6;
+    sa.sin6_addr = in6addr_loopback;
+    tu_ipv6_state = (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) ? 1 : -1;
+    if (fd >= 0)
+        close(fd);
+}
+
+bool tu_transport_available(tu_transport t)
+{
+    if (t != TU_TCP6)
+        return t < TU_TRANSPORT_COUNT;
+    pthread_once(&tu_ipv6_once, tu_probe_ipv6);
+    return tu_ipv6_state == 1;
+}
+
+static atomic_uint tu_name_counter;
+
+void tu_any_url(tu_transport t, char *url, size_t len)
+{
+    unsigned n = atomic_fetch_add(&tu_name_counter, 1);
+    char path[TU_URL_MAX];
+    switch (t) {
+    case TU_INPROC:
+        snprintf(url, len, "inproc://tu-%ld-%u", (long)getpid(), n);
+        break;
+    case TU_IPC:
+        tu_tmp_path(path, sizeof(path), "sock");
+        snprintf(url, len, "ipc://%s", path);
+        break;
+    case TU_TCP4:
+        snprintf(url, len, "tcp://127.0.0.1:0");
+        break;
+    case TU_TCP6:
+        snprintf(url, len, "tcp://[::1]:0");
+        break;
+    default:
+        fail_msg("unknown transport %d", (int)t);
+    }
+}
+
+void tu_listener_url(msock_listener l, char *url, size_t len)
+{
+    size_t got = len;
+    TU_OK(msock_listener_get_string(l, MSOCK_OPT_URL, url, &got));
+    assert_true(got <= len);
+}
+
+void tu_listen_any(msock_socket s, tu_transport t, msock_listener *l, char *url, size_t len)
+{
+    char any[TU_URL_MAX];
+    tu_any_url(t, any, sizeof(any));
+    int rc = msock_listen(s, any, l, 0);
+    if (rc != 0)
+        fail_msg("listen on %s: %s", any, tu_errname(rc));
+    tu_listener_url(*l, url, len);
+    if (t == TU_TCP4 || t == TU_TCP6) {
+        if (tu_url_port(url) <= 0)
+            fail_msg("listener on %s reports %s, without a real port", any, url);
+    }
+}
+
+int tu_url_port(const char *url)
+{
+    const char *colon = strrchr(url, ':');
+    if (colon == NULL || colon[1] == '\0' || colon[1] == '/')
+        return -1;
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || (*end != '\0' && *end != '/') || port < 0 || port > 65535)
+        return -1;
+    return (int)port;
+}
+
+/* ---- temporary directory ---- */
+
+static char tu_tmpdir_path[128];
+static pthread_once_t tu_tmpdir_once = PTHREAD_ONCE_INIT;
+static atomic_uint tu_path_counter;
+
+static void tu_tmpdir_remove(void)
+{
+    DIR *dir = opendir(tu_tmpdir_path);
+    if (dir != NULL) {
+        struct dirent *entry;
+        char path[512];
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", tu_tmpdir_path, entry->d_name);
+            unlink(path);
+        }
+        closedir(dir);
+    }
+    rmdir(tu_tmpdir_path);
+}
+
+static void tu_tmpdir_make(void)
+{
+    snprintf(tu_tmpdir_path, sizeof(tu_tmpdir_path), "/tmp/msock-test-XXXXXX");
+    if (mkdtemp(tu_tmpdir_path) == NULL) {
+        perror("mkdtemp");
+        abort();
+    }
+    atexit(tu_tmpdir_remove);
+}
+
+const char *tu_tmpdir(void)
+{
+    pthread_once(&tu_tmpdir_once, tu_tmpdir_make);
+    return tu_tmpdir_path;
+}
+
+void tu_tmp_path(char *buf, size_t len, const char *stem)
+{
+    unsigned n = atomic_fetch_add(&tu_path_counter, 1);
+    int written = snprintf(buf, len, "%s/%s%u", tu_tmpdir(), stem, n);
+    assert_true(written > 0 && (size_t)written < len);
+}
+
+/* ---- payloads ---- */
+
+/* xorshift32 never leaves 0, so the state is kept away from it. */
+static uint32_t tu_prng_start(uint32_t seed)
+{
+    uint32_t state = seed * 2654435761u + 0x9e3779b9u;
+    return state != 0 ? state : 1;
+}
+
+static uint32_t tu_prng_next(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *state = x;
+    return x;
+}
+
+static void tu_put_seed(uint8_t *out, uint32_t seed)
+{
+    out[0] = (uint8_t)(seed >> 24);
+    out[1] = (uint8_t)(seed >> 16);
+    out[2] = (uint8_t)(seed >> 8);
+    out[3] = (uint8_t)seed;
+}
+
+void tu_fill(void *buf, size_t len, uint32_t seed)
+{
+    uint8_t *out = buf;
+    size_t at = 0;
+    if (len >= 4) {
+        tu_put_seed(out, seed);
+        at = 4;
+    }
+    uint32_t state = tu_prng_start(seed);
+    while (at < len) {
+        uint32_t word = tu_prng_next(&state);
+        for (int i = 0; i < 4 && at < len; i++, at++)
+            out[at] = (uint8_t)(word >> (8 * i));
+    }
+}
+
+bool tu_check(const void *buf, size_t len, uint32_t seed)
+{
+    const uint8_t *in = buf;
+    size_t at = 0;
+    if (len >= 4) {
+        uint8_t head[4];
+        tu_put_seed(head, seed);
+        if (memcmp(in, head, 4) != 0)
+            return false;
+        at = 4;
+    }
+    uint32_t state = tu_prng_start(seed);
+    while (at < len) {
+        uint32_t word = tu_prng_next(&state);
+        for (int i = 0; i < 4 && at < len; i++, at++) {
+            if (in[at] != (uint8_t)(word >> (8 * i)))
+                return false;
+        }
+    }
+    return true;
+}
+
+bool tu_payload_seed(const void *buf, size_t len, uint32_t *seed)
+{
+    const uint8_t *in = buf;
+    if (len < 4)
+        return false;
+    *seed = ((uint32_t)in[0] << 24) | ((uint32_t)in[1] << 16) | ((uint32_t)in[2] << 8) | in[3];
+    return true;
+}
+
+msock_msg *tu_msg_new(size_t len, uint32_t seed)
+{
+    msock_msg *m = NULL;
+    TU_OK(msock_msg_alloc(&m, len));
+    assert_int_equal(msock_msg_len(m), len);
+    tu_fill(msock_msg_body(m), len, seed);
+    return m;
+}
+
+/* ---- child processes ---- */
+
+#define TU_MAX_CHILDREN 16
+static pid_t tu_live_children[TU_MAX_CHILDREN];
+static pthread_mutex_t tu_children_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t tu_children_once = PTHREAD_ONCE_INIT;
+
+static void tu_children_kill_all(void)
+{
+    pthread_mutex_lock(&tu_children_mutex);
+    for (int i = 0; i < TU_MAX_CHILDREN; i++) {
+        if (tu_live_children[i] > 0) {
+            kill(tu_live_children[i], SIGKILL);
+            waitpid(tu_live_children[i], NULL, 0);
+            tu_live_children[i] = 0;
+        }
+    }
+    pthread_mutex_unlock(&tu_children_mutex);
+}
+
+static void tu_children_register_exit(void)
+{
+    atexit(tu_children_kill_all);
+}
+
+static void tu_children_track(pid_t pid, bool live)
+{
+    pthread_mutex_lock(&tu_children_mutex);
+    for (int i = 0; i < TU_MAX_CHILDREN; i++) {
+        if (live && tu_live_children[i] == 0) {
+            tu_live_children[i] = pid;
+            break;
+        }
+        if (!live && tu_live_children[i] == pid) {
+            tu_live_children[i] = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&tu_children_mutex);
+}
+
+bool tu_executable(const char *path)
+{
+    return path != NULL && access(path, X_OK) == 0;
+}
+
+int tu_child_start(tu_child *c, const char *const argv[])
+{
+    int out_pipe[2], err_pipe[2];
+    memset(c, 0, sizeof(*c));
+    c->out_fd = c->err_fd = -1;
+    pthread_once(&tu_children_once, tu_children_register_exit);
+    if (pipe2(out_pipe, O_CLOEXEC) != 0)
+        return -errno;
+    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+        int err = errno;
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        return -err;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        close(err_pipe[0]);
+        close(err_pipe[1]);
+        return -err;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls between fork and exec: the parent has threads. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        dup2(out_pipe[1], STDOUT_FILENO);
+        dup2(err_pipe[1], STDERR_FILENO);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    c->pid = pid;
+    c->out_fd = out_pipe[0];
+    c->err_fd = err_pipe[0];
+    tu_children_track(pid, true);
+    return 0;
+}
+
+/* Reads what one fd has; closes it at its end. */
+static void tu_child_drain(tu_child *c, int *fd, bool is_out)
+{
+    char chunk[4096];
+    ssize_t n = read(*fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close(*fd);
+        *fd = -1;
+        return;
+    }
+    if (is_out) {
+        if (c->out_len + (size_t)n > c->out_cap) {
+            size_t cap = c->out_cap ? c->out_cap * 2 : 8192;
+            while (cap < c->out_len + (size_t)n)
+                cap *= 2;
+            char *grown = realloc(c->out, cap);
+            assert_non_null(grown);
+            c->out = grown;
+            c->out_cap = cap;
+        }
+        memcpy(c->out + c->out_len, chunk, (size_t)n);
+        c->out_len += (size_t)n;
+    } else {
+        size_t room = sizeof(c->err) - 1 - c->err_len;
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        memcpy(c->err + c->err_len, chunk, take);
+        c->err_len += take;
+        c->err[c->err_len] = '\0';
+    }
+}
+
+size_t tu_child_read(tu_child *c, size_t want, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    while (c->out_fd >= 0 && c->out_len < want) {
+        struct pollfd fds[2] = {{.fd = c->out_fd, .events = POLLIN},
+                                {.fd = c->err_fd, .events = POLLIN}};
+        int64_t left = tu_ms_left(deadline);
+        int n = poll(fds, c->err_fd >= 0 ? 2 : 1, (int)left);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && fds[0].revents)
+            tu_child_drain(c, &c->out_fd, true);
+        if (n > 0 && c->err_fd >= 0 && fds[1].revents)
+            tu_child_drain(c, &c->err_fd, false);
+        if (left == 0)
+            break;
+    }
+    return c->out_len;
+}
+
+static void tu_child_reaped(tu_child *c, int status)
+{
+    c->exited = true;
+    c->status = status;
+    tu_children_track(c->pid, false);
+}
+
+bool tu_child_wait_exit(tu_child *c, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    while (!c->exited) {
+        int status = 0;
+        pid_t got = waitpid(c->pid, &status, WNOHANG);
+        if (got == c->pid) {
+            tu_child_reaped(c, status);
+            break;
+        }
+        if (tu_deadline_passed(deadline))
+            return false;
+        /* Keep its pipes drained so that a chatty child cannot block on a full pipe. */
+        if (c->out_fd >= 0)
+            tu_child_read(c, SIZE_MAX, 20);
+        else
+            tu_sleep_ms(10);
+    }
+    return true;
+}
+
+void tu_child_stop(tu_child *c)
+{
+    if (c->pid <= 0)
+        return;
+    if (!c->exited) {
+        int status = 0;
+        kill(c->pid, SIGKILL);
+        if (waitpid(c->pid, &status, 0) == c->pid)
+            tu_child_reaped(c, status);
+    }
+    /* The write ends are closed now, so both pipes reach their end promptly. */
+    while (c->out_fd >= 0 || c->err_fd >= 0) {
+        if (c->out_fd >= 0)
+            tu_child_drain(c, &c->out_fd, true);
+        if (c->err_fd >= 0)
+            tu_child_drain(c, &c->err_fd, false);
+    }
+}
+
+void tu_child_release(tu_child *c)
+{
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    if (c->err_fd >= 0)
+        close(c->err_fd);
+    free(c->out);
+    c->out = NULL;
+    c->out_fd = c->err_fd = -1;
+    c->out_len = c->out_cap = 0;
+}

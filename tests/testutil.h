@@ -1,0 +1,134 @@
+/* testutil.h: helpers shared by the libmsock API tests: deadlines, pipe-event waiters, listeners
+ * on a transport's "any" address, a temporary directory, child processes and checkable payloads. */
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "msock.h"
+
+/* Every wait in the tests is bounded by this: generous, because the tests must pass on a loaded
+ * two-core machine and assert outcomes, never speed. */
+#define TU_DEADLINE_MS 10000
+#define TU_URL_MAX 256
+
+/* Fails the running cmocka test unless expr yields the expected MSOCK_E* code (0 = success), and
+ * names both codes in the message. Only for the thread that runs the test. */
+#define TU_EXPECT_RC(expected, expr)                                                         \
+    do {                                                                                     \
+        int tu_want_ = (expected);                                                           \
+        int tu_got_ = (expr);                                                                \
+        if (tu_got_ != tu_want_)                                                             \
+            fail_msg("%s: got %s (%d), want %s (%d)", #expr, tu_errname(tu_got_), tu_got_, \
+                     tu_errname(tu_want_), tu_want_);                                        \
+    } while (0)
+#define TU_OK(expr) TU_EXPECT_RC(0, expr)
+
+/* msock_errname that also names success. */
+const char *tu_errname(int rc);
+
+/* Clock: milliseconds on CLOCK_MONOTONIC; a deadline is an absolute value of that clock. */
+int64_t tu_clock_ms(void);
+int64_t tu_deadline_in(int64_t ms);
+bool tu_deadline_passed(int64_t deadline);
+int64_t tu_ms_left(int64_t deadline);
+/* For pacing and for giving threads a chance to block; never to wait for a connection. */
+void tu_sleep_ms(int64_t ms);
+/* Joins a thread unless it is still running at the deadline (then returns false). */
+bool tu_thread_join(pthread_t thread, int64_t timeout_ms);
+
+/* Kills the whole test program if it runs longer than this (children die with it). */
+void tu_watchdog(unsigned seconds);
+
+/* Statistics. tu_stat asserts that the read works. The library signals no event when a counter
+ * moves, so waiting on one polls it in short steps until the deadline. */
+uint64_t tu_stat(msock_socket s, int stat);
+bool tu_stat_wait_at_least(msock_socket s, int stat, uint64_t min, int64_t timeout_ms);
+
+/* Pipe-event waiter: counts ADD_PRE, ADD_POST and REM_POST of one socket, lets a test wait until
+ * a count reaches n, and can veto new pipes by closing them in ADD_PRE. It owns the socket's
+ * three notify slots. Free it only after the socket is closed: callbacks may run until then. */
+typedef struct tu_waiter tu_waiter;
+tu_waiter *tu_waiter_attach(msock_socket s);
+void tu_waiter_free(tu_waiter *w);
+int tu_waiter_pre(tu_waiter *w);
+int tu_waiter_added(tu_waiter *w);
+int tu_waiter_removed(tu_waiter *w);
+int tu_waiter_vetoed(tu_waiter *w);
+/* The pipe of the newest ADD_POST (id 0 before the first). */
+msock_pipe tu_waiter_last_added(tu_waiter *w);
+bool tu_wait_added(tu_waiter *w, int n, int64_t timeout_ms);
+bool tu_wait_removed(tu_waiter *w, int n, int64_t timeout_ms);
+void tu_waiter_set_veto(tu_waiter *w, bool veto);
+
+/* Transports under test. tcp4/tcp6 are tcp over 127.0.0.1 and [::1]. */
+typedef enum tu_transport {
+    TU_INPROC,
+    TU_IPC,
+    TU_TCP4,
+    TU_TCP6,
+    TU_TRANSPORT_COUNT
+} tu_transport;
+const char *tu_transport_name(tu_transport t);
+/* tcp6 needs a usable ::1; the others are always there. */
+bool tu_transport_available(tu_transport t);
+/* A fresh address to listen on: port 0 for tcp, a new socket path under the temporary
+ * directory for ipc, a new name for inproc. */
+void tu_any_url(tu_transport t, char *url, size_t len);
+/* Listens on a fresh "any" address and returns the bound URL (with the real tcp port). */
+void tu_listen_any(msock_socket s, tu_transport t, msock_listener *l, char *url, size_t len);
+/* The listener's MSOCK_OPT_URL; asserts. */
+void tu_listener_url(msock_listener l, char *url, size_t len);
+/* The port of a tcp URL, or -1. */
+int tu_url_port(const char *url);
+
+/* One temporary directory per test program, made by mkdtemp and removed with its contents at
+ * exit; tu_tmp_path names a new unused path in it. */
+const char *tu_tmpdir(void);
+void tu_tmp_path(char *buf, size_t len, const char *stem);
+
+/* Payloads: len bytes derived from a 32-bit seed; when len >= 4 the first four bytes are the
+ * seed itself (big-endian) so a receiver can tell which message it holds. */
+void tu_fill(void *buf, size_t len, uint32_t seed);
+bool tu_check(const void *buf, size_t len, uint32_t seed);
+bool tu_payload_seed(const void *buf, size_t len, uint32_t *seed);
+static inline uint32_t tu_seed(unsigned sender, unsigned seq)
+{
+    return ((uint32_t)(sender & 0xffu) << 24) | (uint32_t)(seq & 0xffffffu);
+}
+/* A message of len bytes filled from seed; asserts. */
+msock_msg *tu_msg_new(size_t len, uint32_t seed);
+
+/* Child processes (nngcat, nanocat) with captured stdout and stderr. The child dies with the
+ * test program (PR_SET_PDEATHSIG) and every child still running at exit is killed. */
+typedef struct tu_child {
+    pid_t pid;
+    int out_fd;
+    int err_fd;
+    char *out;
+    size_t out_len;
+    size_t out_cap;
+    char err[2048];
+    size_t err_len;
+    bool exited;
+    int status;
+} tu_child;
+/* Starts argv[0] (a path) with argv; returns 0 or a negative errno. */
+int tu_child_start(tu_child *c, const char *const argv[]);
+/* Reads the child's output until stdout holds at least want bytes, stdout reaches its end, or
+ * the deadline passes; returns the bytes held. */
+size_t tu_child_read(tu_child *c, size_t want, int64_t timeout_ms);
+/* Waits for the child to exit by itself until the deadline; false if it still runs. */
+bool tu_child_wait_exit(tu_child *c, int64_t timeout_ms);
+/* Kills the child if it still runs, collects the rest of its output and reaps it. */
+void tu_child_stop(tu_child *c);
+/* Frees the captured output; the child must be stopped. */
+void tu_child_release(tu_child *c);
+/* True when path names an executable file. */
+bool tu_executable(const char *path);
+
+#endif

@@ -1,0 +1,416 @@
+/* test_hostile.c: raw POSIX clients feed a pull socket's tcp and ipc listeners bad headers, wrong
+ * protocols, absurd lengths, garbage and silence; the library must drop them, count them, and
+ * keep serving valid peers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* The handshake limit of the "quick" listener, which the silence cases use. */
+#define QUICK_HANDSHAKE_MS 200
+/* Well below the 10 s default, so a close within it shows the quick limit at work. */
+#define QUICK_CLOSE_DEADLINE_MS 5000
+
+static const uint8_t pull_header[8] = {0x00, 0x53, 0x50, 0x00, 0x00, 0x51, 0x00, 0x00};
+static const uint8_t push_header[8] = {0x00, 0x53, 0x50, 0x00, 0x00, 0x50, 0x00, 0x00};
+
+/* A pull socket with a default listener and a quick-handshake listener on one transport. */
+typedef struct server {
+    tu_transport transport;
+    msock_socket sock;
+    msock_listener main_l, quick_l;
+    char main_url[TU_URL_MAX];
+    char quick_url[TU_URL_MAX];
+} server;
+
+static void server_open(server *srv, tu_transport t)
+{
+    srv->transport = t;
+    TU_OK(msock_pull_open(&srv->sock));
+    TU_OK(msock_socket_set_ms(srv->sock, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    tu_listen_any(srv->sock, t, &srv->main_l, srv->main_url, sizeof(srv->main_url));
+    char any[TU_URL_MAX];
+    tu_any_url(t, any, sizeof(any));
+    TU_OK(msock_listener_create(&srv->quick_l, srv->sock, any));
+    TU_OK(msock_listener_set_ms(srv->quick_l, MSOCK_OPT_HANDSHAKE_TIMEOUT, QUICK_HANDSHAKE_MS));
+    TU_OK(msock_listener_start(srv->quick_l, 0));
+    tu_listener_url(srv->quick_l, srv->quick_url, sizeof(srv->quick_url));
+}
+
+static void server_close(server *srv)
+{
+    TU_OK(msock_close(srv->sock));
+}
+
+/* ---- raw client ---- */
+
+static int raw_connect(tu_transport t, const char *url)
+{
+    int fd;
+    if (t == TU_IPC) {
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        const char *path = url + strlen("ipc://");
+        assert_true(strlen(path) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+            fail_msg("connect to %s: %s", url, strerror(errno));
+    } else {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons((uint16_t)tu_url_port(url));
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+            fail_msg("connect to %s: %s", url, strerror(errno));
+    }
+    return fd;
+}
+
+/* Reads exactly len bytes unless the peer closes or the deadline passes; returns the count. */
+static size_t raw_read(int fd, uint8_t *buf, size_t len, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    size_t got = 0;
+    while (got < len) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int64_t left = tu_ms_left(deadline);
+        if (poll(&pfd, 1, (int)left) <= 0) {
+            if (left == 0)
+                break;
+            continue;
+        }
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        got += (size_t)n;
+    }
+    return got;
+}
+
+static void expect_pull_header(int fd)
+{
+    uint8_t got[8];
+    assert_int_equal(raw_read(fd, got, sizeof(got), TU_DEADLINE_MS), sizeof(got));
+    assert_memory_equal(got, pull_header, sizeof(pull_header));
+}
+
+/* Writes everything it can; the library may already have closed, which is fine here. */
+static void raw_write(int fd, const void *buf, size_t len)
+{
+    const uint8_t *at = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, at, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        at += n;
+        len -= (size_t)n;
+    }
+}
+
+/* True once the library closed the connection (end of stream or a reset) before the deadline.
+ * The library may say nothing more after its header: extra bytes fail the test. */
+static bool raw_wait_closed(int fd, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int64_t left = tu_ms_left(deadline);
+        int n = poll(&pfd, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return false;
+        uint8_t buf[256];
+        ssize_t got = read(fd, buf, sizeof(buf));
+        if (got == 0 || (got < 0 && (errno == ECONNRESET || errno == EPIPE)))
+            return true;
+        if (got > 0)
+            fail_msg("the library sent %zd unexpected bytes", got);
+    }
+}
+
+/* A frame of the SP stream mapping: ipc puts a type byte 1 before the length. */
+static size_t frame_head(tu_transport t, uint64_t length, uint8_t *out)
+{
+    size_t at = 0;
+    if (t == TU_IPC)
+        out[at++] = 0x01;
+    for (int i = 7; i >= 0; i--)
+        out[at++] = (uint8_t)(length >> (8 * i));
+    return at;
+}
+
+/* ---- statistics ---- */
+
+static const int err_stats[] = {MSOCK_STAT_ERR_BAD_HEADER, MSOCK_STAT_ERR_PEER_PROTO,
+                                MSOCK_STAT_ERR_TOO_LARGE, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT,
+                                MSOCK_STAT_ERR_IO};
+#define N_ERR_STATS (sizeof(err_stats) / sizeof(err_stats[0]))
+
+static void snapshot_errors(msock_socket s, uint64_t *values)
+{
+    for (size_t i = 0; i < N_ERR_STATS; i++)
+        values[i] = tu_stat(s, err_stats[i]);
+}
+
+/* Exactly one drop, counted under `stat` and under no other reason. */
+static void expect_one_drop(msock_socket s, const uint64_t *before, int stat)
+{
+    for (size_t i = 0; i < N_ERR_STATS; i++) {
+        if (err_stats[i] == stat && !tu_stat_wait_at_least(s, stat, before[i] + 1, TU_DEADLINE_MS))
+            fail_msg("statistic %s did not count the drop", msock_stat_name(stat));
+    }
+    uint64_t after[N_ERR_STATS];
+    snapshot_errors(s, after);
+    for (size_t i = 0; i < N_ERR_STATS; i++) {
+        uint64_t want = before[i] + (err_stats[i] == stat ? 1 : 0);
+        if (after[i] != want)
+            fail_msg("statistic %s is %llu, want %llu", msock_stat_name(err_stats[i]),
+                     (unsigned long long)after[i], (unsigned long long)want);
+    }
+}
+
+/* ---- valid peer ---- */
+
+/* A new push peer connects and its message arrives at once (within the deadline). */
+static void valid_peer_delivers(server *srv, const char *url)
+{
+    msock_socket push;
+    TU_OK(msock_push_open(&push));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
+    msock_dialer d;
+    TU_OK(msock_dial(push, url, &d, 0));
+    const char text[] = "still serving";
+    TU_OK(msock_send(push, text, sizeof(text), 0));
+    char buf[64];
+    size_t len = sizeof(buf);
+    TU_OK(msock_recv(srv->sock, buf, &len, 0));
+    assert_int_equal(len, sizeof(text));
+    assert_memory_equal(buf, text, sizeof(text));
+    TU_OK(msock_close(push));
+}
+
+/* ---- the cases ---- */
+
+typedef enum attack {
+    ATTACK_BAD_MAGIC,
+    ATTACK_BAD_VERSION,
+    ATTACK_BAD_RESERVED,
+    ATTACK_HTTP,
+    ATTACK_PAIR_PEER,
+    ATTACK_PULL_PEER,
+    ATTACK_HUGE_LENGTH,
+    ATTACK_GARBAGE,
+    ATTACK_SILENCE,
+    ATTACK_PARTIAL_HEADER,
+    ATTACK_BAD_IPC_TYPE,
+} attack;
+
+typedef struct hostile_case {
+    tu_transport transport;
+    attack kind;
+    int stat;
+    bool quick;
+} hostile_case;
+
+/* The bytes the raw client sends for an attack; returns their count. */
+static size_t attack_bytes(const hostile_case *hc, uint8_t *out, size_t cap)
+{
+    static const char http[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    size_t len = 0;
+    switch (hc->kind) {
+    case ATTACK_BAD_MAGIC:
+        memcpy(out, push_header, 8);
+        out[2] = 'Q';
+        return 8;
+    case ATTACK_BAD_VERSION:
+        memcpy(out, push_header, 8);
+        out[3] = 0x01;
+        return 8;
+    case ATTACK_BAD_RESERVED:
+        memcpy(out, push_header, 8);
+        out[7] = 0x01;
+        return 8;
+    case ATTACK_HTTP:
+        memcpy(out, http, sizeof(http) - 1);
+        return sizeof(http) - 1;
+    case ATTACK_PAIR_PEER:
+        memcpy(out, push_header, 8);
+        out[5] = MSOCK_PROTO_PAIR0;
+        return 8;
+    case ATTACK_PULL_PEER:
+        memcpy(out, pull_header, 8);
+        return 8;
+    case ATTACK_HUGE_LENGTH:
+        memcpy(out, push_header, 8);
+        len = 8 + frame_head(hc->transport, UINT64_C(1) << 63, out + 8);
+        return len;
+    case ATTACK_GARBAGE:
+        tu_fill(out, 64, 0xbadbad);
+        /* Never a NUL first: that could start a valid header by chance. */
+        out[0] = 0xff;
+        return 64;
+    case ATTACK_SILENCE:
+        return 0;
+    case ATTACK_PARTIAL_HEADER:
+        memcpy(out, push_header, 3);
+        return 3;
+    case ATTACK_BAD_IPC_TYPE:
+        memcpy(out, push_header, 8);
+        len = 8 + frame_head(TU_IPC, 1, out + 8);
+        out[8] = 0x02;
+        out[len++] = 'x';
+        return len;
+    }
+    (void)cap;
+    return 0;
+}
+
+static void test_hostile(void **state)
+{
+    const hostile_case *hc = *state;
+    server srv;
+    server_open(&srv, hc->transport);
+    const char *url = hc->quick ? srv.quick_url : srv.main_url;
+    uint64_t before[N_ERR_STATS];
+    snapshot_errors(srv.sock, before);
+
+    int fd = raw_connect(hc->transport, url);
+    expect_pull_header(fd);
+    uint8_t bytes[256];
+    size_t len = attack_bytes(hc, bytes, sizeof(bytes));
+    raw_write(fd, bytes, len);
+    int64_t close_deadline = hc->quick ? QUICK_CLOSE_DEADLINE_MS : TU_DEADLINE_MS;
+    if (!raw_wait_closed(fd, close_deadline))
+        fail_msg("the library kept the hostile connection open");
+    close(fd);
+    expect_one_drop(srv.sock, before, hc->stat);
+
+    /* The listener that met the attack and the other one both still serve valid peers. */
+    valid_peer_delivers(&srv, url);
+    valid_peer_delivers(&srv, hc->quick ? srv.main_url : srv.quick_url);
+    server_close(&srv);
+}
+
+/* The raw client itself, speaking correctly, is served: proves the framing the attacks bend. */
+static void test_raw_push_is_served(void **state)
+{
+    const hostile_case *hc = *state;
+    server srv;
+    server_open(&srv, hc->transport);
+    tu_waiter *w = tu_waiter_attach(srv.sock);
+    int fd = raw_connect(hc->transport, srv.main_url);
+    expect_pull_header(fd);
+    raw_write(fd, push_header, sizeof(push_header));
+    assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
+
+    uint8_t frame[64];
+    const char text[] = "raw-hello";
+    size_t head = frame_head(hc->transport, sizeof(text) - 1, frame);
+    memcpy(frame + head, text, sizeof(text) - 1);
+    raw_write(fd, frame, head + sizeof(text) - 1);
+    /* Then an empty message, legal in the mapping. */
+    head = frame_head(hc->transport, 0, frame);
+    raw_write(fd, frame, head);
+
+    char buf[64];
+    size_t len = sizeof(buf);
+    TU_OK(msock_recv(srv.sock, buf, &len, 0));
+    assert_int_equal(len, sizeof(text) - 1);
+    assert_memory_equal(buf, text, sizeof(text) - 1);
+    len = sizeof(buf);
+    TU_OK(msock_recv(srv.sock, buf, &len, 0));
+    assert_int_equal(len, 0);
+    assert_int_equal(tu_waiter_removed(w), 0);
+
+    /* Our close is seen by the library as the pipe going away. */
+    close(fd);
+    assert_true(tu_wait_removed(w, 1, TU_DEADLINE_MS));
+    server_close(&srv);
+    tu_waiter_free(w);
+}
+
+#define HOSTILE(t, kind, stat, quick) {t, kind, stat, quick}
+static const hostile_case hostile_cases[] = {
+    HOSTILE(TU_TCP4, ATTACK_BAD_MAGIC, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_TCP4, ATTACK_BAD_VERSION, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_TCP4, ATTACK_BAD_RESERVED, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_TCP4, ATTACK_HTTP, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_TCP4, ATTACK_PAIR_PEER, MSOCK_STAT_ERR_PEER_PROTO, false),
+    HOSTILE(TU_TCP4, ATTACK_PULL_PEER, MSOCK_STAT_ERR_PEER_PROTO, false),
+    HOSTILE(TU_TCP4, ATTACK_HUGE_LENGTH, MSOCK_STAT_ERR_TOO_LARGE, false),
+    HOSTILE(TU_TCP4, ATTACK_GARBAGE, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_TCP4, ATTACK_SILENCE, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT, true),
+    HOSTILE(TU_TCP4, ATTACK_PARTIAL_HEADER, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT, true),
+    HOSTILE(TU_IPC, ATTACK_BAD_MAGIC, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_IPC, ATTACK_BAD_VERSION, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_IPC, ATTACK_BAD_RESERVED, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_IPC, ATTACK_HTTP, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_IPC, ATTACK_PAIR_PEER, MSOCK_STAT_ERR_PEER_PROTO, false),
+    HOSTILE(TU_IPC, ATTACK_PULL_PEER, MSOCK_STAT_ERR_PEER_PROTO, false),
+    HOSTILE(TU_IPC, ATTACK_HUGE_LENGTH, MSOCK_STAT_ERR_TOO_LARGE, false),
+    HOSTILE(TU_IPC, ATTACK_GARBAGE, MSOCK_STAT_ERR_BAD_HEADER, false),
+    HOSTILE(TU_IPC, ATTACK_SILENCE, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT, true),
+    HOSTILE(TU_IPC, ATTACK_PARTIAL_HEADER, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT, true),
+    HOSTILE(TU_IPC, ATTACK_BAD_IPC_TYPE, MSOCK_STAT_ERR_BAD_HEADER, false),
+};
+
+static const char *const attack_names[] = {
+    "bad_magic", "bad_version",     "bad_reserved",   "http",   "pair_peer",   "pull_peer",
+    "huge_length", "garbage", "silence", "partial_header", "bad_ipc_type",
+};
+
+static const hostile_case raw_tcp = {TU_TCP4, ATTACK_SILENCE, 0, false};
+static const hostile_case raw_ipc = {TU_IPC, ATTACK_SILENCE, 0, false};
+
+int main(void)
+{
+    tu_watchdog(600);
+    signal(SIGPIPE, SIG_IGN);
+    enum { N_CASES = sizeof(hostile_cases) / sizeof(hostile_cases[0]) };
+    struct CMUnitTest tests[N_CASES + 2];
+    size_t n = 0;
+    tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/tcp4",
+                                     .test_func = test_raw_push_is_served,
+                                     .initial_state = (void *)&raw_tcp};
+    tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/ipc",
+                                     .test_func = test_raw_push_is_served,
+                                     .initial_state = (void *)&raw_ipc};
+    for (size_t i = 0; i < N_CASES; i++) {
+        char *name = NULL;
+        assert_true(asprintf(&name, "hostile/%s/%s", tu_transport_name(hostile_cases[i].transport),
+                             attack_names[hostile_cases[i].kind]) > 0);
+        tests[n++] = (struct CMUnitTest){.name = name, .test_func = test_hostile,
+                                         .initial_state = (void *)&hostile_cases[i]};
+    }
+    int failed = _cmocka_run_group_tests("hostile", tests, n, NULL, NULL);
+    if (failed == 0)
+        msock_fini();
+    return failed;
+}

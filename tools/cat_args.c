@@ -1,0 +1,540 @@
+/* cat_args.c: parses msockcat's command line. Long options may be abbreviated to any unique
+ * prefix and take "--opt=value" or "--opt value", as in nngcat and nanocat. */
+#include "cat_args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every protocol flag of nngcat and nanocat. A protocol that libmsock gains needs only its
+ * opener here; the roles already say how msockcat drives it. */
+static const struct cat_proto protos[] = {
+    {"pair0", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"pair", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"push0", "push", msock_push_open, CAT_ROLE_SEND},
+    {"push", "push", msock_push_open, CAT_ROLE_SEND},
+    {"pull0", "pull", msock_pull_open, CAT_ROLE_RECV},
+    {"pull", "pull", msock_pull_open, CAT_ROLE_RECV},
+    {"pair1", "pair1", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"req0", "req", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"req", "req", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"rep0", "rep", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"rep", "rep", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"pub0", "pub", NULL, CAT_ROLE_SEND},
+    {"pub", "pub", NULL, CAT_ROLE_SEND},
+    {"sub0", "sub", NULL, CAT_ROLE_RECV},
+    {"sub", "sub", NULL, CAT_ROLE_RECV},
+    {"bus0", "bus", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"bus", "bus", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"surveyor0", "surveyor", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"surveyor", "surveyor", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"respondent0", "respondent", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"respondent", "respondent", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+};
+#define PROTO_COUNT (sizeof(protos) / sizeof(protos[0]))
+
+enum opt_id {
+    OPT_LISTEN, OPT_DIAL, OPT_BIND_LOCAL, OPT_CONNECT_LOCAL, OPT_BIND_IPC, OPT_CONNECT_IPC,
+    OPT_FORMAT, OPT_RAW, OPT_ASCII, OPT_QUOTED, OPT_HEX, OPT_MSGPACK,
+    OPT_DATA, OPT_FILE, OPT_COUNT, OPT_DELAY, OPT_INTERVAL,
+    OPT_RECV_TIMEOUT, OPT_SEND_TIMEOUT, OPT_RECV_MAXSZ, OPT_SUBSCRIBE, OPT_SOCKET_NAME,
+    OPT_VERBOSE, OPT_SILENT, OPT_ASYNC, OPT_COMPAT, OPT_HELP, OPT_VERSION,
+    OPT_TLS, /* nngcat's TLS and ZeroTier options: known, so the error can say why */
+};
+
+struct opt_def {
+    const char *name;
+    char short_name; /* 0: none */
+    bool has_value;
+    enum opt_id id;
+};
+
+static const struct opt_def opt_defs[] = {
+    {"listen", 0, true, OPT_LISTEN},          {"bind", 0, true, OPT_LISTEN},
+    {"dial", 0, true, OPT_DIAL},              {"connect", 0, true, OPT_DIAL},
+    {"bind-local", 'L', true, OPT_BIND_LOCAL}, {"connect-local", 'l', true, OPT_CONNECT_LOCAL},
+    {"bind-ipc", 'X', true, OPT_BIND_IPC},    {"connect-ipc", 'x', true, OPT_CONNECT_IPC},
+    {"format", 0, true, OPT_FORMAT},          {"raw", 0, false, OPT_RAW},
+    {"ascii", 'A', false, OPT_ASCII},         {"quoted", 'Q', false, OPT_QUOTED},
+    {"hex", 0, false, OPT_HEX},               {"msgpack", 0, false, OPT_MSGPACK},
+    {"data", 'D', true, OPT_DATA},            {"file", 'F', true, OPT_FILE},
+    {"count", 'C', true, OPT_COUNT},          {"delay", 'd', true, OPT_DELAY},
+    {"interval", 'i', true, OPT_INTERVAL},    {"recv-timeout", 0, true, OPT_RECV_TIMEOUT},
+    {"send-timeout", 0, true, OPT_SEND_TIMEOUT}, {"recv-maxsz", 'Z', true, OPT_RECV_MAXSZ},
+    {"subscribe", 0, true, OPT_SUBSCRIBE},    {"socket-name", 0, true, OPT_SOCKET_NAME},
+    {"verbose", 'v', false, OPT_VERBOSE},     {"silent", 'q', false, OPT_SILENT},
+    {"async", 0, false, OPT_ASYNC},           {"compat", 0, false, OPT_COMPAT},
+    {"help", 'h', false, OPT_HELP},           {"version", 'V', false, OPT_VERSION},
+    {"insecure", 'k', false, OPT_TLS},        {"cacert", 0, true, OPT_TLS},
+    {"cert", 'E', true, OPT_TLS},             {"key", 0, true, OPT_TLS},
+    {"zt-home", 0, true, OPT_TLS},
+};
+#define OPT_DEF_COUNT (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* The longest delay or timeout we take, in seconds: about 115 days, far from overflow. */
+#define MAX_SECONDS 1e7
+
+static void arg_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("msockcat: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static char *dup_or_die(const char *s)
+{
+    char *copy = strdup(s);
+    if (copy == NULL) {
+        arg_error("out of memory");
+        exit(1);
+    }
+    return copy;
+}
+
+static void *grow_or_die(void *array, size_t count, size_t elem_size)
+{
+    void *bigger = realloc(array, (count + 1) * elem_size);
+    if (bigger == NULL) {
+        arg_error("out of memory");
+        exit(1);
+    }
+    return bigger;
+}
+
+static void add_endpoint(struct cat_options *opts, enum cat_endpoint_kind kind,
+                         const char *prefix, const char *rest)
+{
+    size_t len = strlen(prefix) + strlen(rest) + 1;
+    char *url = malloc(len);
+    if (url == NULL) {
+        arg_error("out of memory");
+        exit(1);
+    }
+    snprintf(url, len, "%s%s", prefix, rest);
+    opts->endpoints = grow_or_die(opts->endpoints, opts->endpoint_count, sizeof(*opts->endpoints));
+    opts->endpoints[opts->endpoint_count].kind = kind;
+    opts->endpoints[opts->endpoint_count].url = url;
+    opts->endpoint_count++;
+}
+
+static int parse_unsigned(const char *flag, const char *text, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    /* strtoull quietly negates "-1"; a leading sign is never a valid count. */
+    if (text[0] < '0' || text[0] > '9' || ((v = strtoull(text, &end, 10)), errno != 0) ||
+        *end != '\0' || v > max) {
+        arg_error("%s expects a whole number up to %llu, not '%s'", flag,
+                  (unsigned long long)max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Seconds may be fractional, as nanocat allows ("0.25"). */
+static int parse_seconds(const char *flag, const char *text, int64_t *ms)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > MAX_SECONDS) {
+        arg_error("%s expects a number of seconds, not '%s'", flag, text);
+        return -1;
+    }
+    *ms = (int64_t)(v * 1000.0 + 0.5);
+    return 0;
+}
+
+static int parse_port(const char *flag, const char *text)
+{
+    uint64_t port;
+    return parse_unsigned(flag, text, 65535, &port);
+}
+
+static int read_stream(FILE *in, unsigned char **data, size_t *len)
+{
+    size_t cap = 0, used = 0;
+    unsigned char *buf = NULL;
+
+    for (;;) {
+        if (used == cap) {
+            size_t bigger = cap == 0 ? 4096 : cap * 2;
+            unsigned char *grown = realloc(buf, bigger);
+            if (grown == NULL) {
+                free(buf);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = grown;
+            cap = bigger;
+        }
+        size_t n = fread(buf + used, 1, cap - used, in);
+        used += n;
+        if (n == 0) {
+            if (ferror(in)) {
+                free(buf);
+                return -1;
+            }
+            break;
+        }
+    }
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+static int load_file(struct cat_options *opts, const char *path)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *in = is_stdin ? stdin : fopen(path, "rb");
+    int rc;
+
+    if (in == NULL) {
+        arg_error("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    rc = read_stream(in, &opts->data, &opts->data_len);
+    if (rc != 0)
+        arg_error("cannot read %s: %s", is_stdin ? "standard input" : path, strerror(errno));
+    if (!is_stdin)
+        fclose(in);
+    return rc;
+}
+
+static int set_format(struct cat_options *opts, enum cat_format format)
+{
+    if (opts->format_given) {
+        arg_error("the output format may be given only once");
+        return -1;
+    }
+    opts->format = format;
+    opts->format_given = true;
+    return 0;
+}
+
+static int set_data(struct cat_options *opts, bool from_file, const char *value)
+{
+    if (opts->data_given) {
+        arg_error("--data or --file may be given only once");
+        return -1;
+    }
+    opts->data_given = true;
+    if (from_file)
+        return load_file(opts, value);
+    opts->data_len = strlen(value);
+    opts->data = (unsigned char *)dup_or_die(value);
+    return 0;
+}
+
+/* Applies one option; flag is its canonical spelling, for messages. */
+static int apply_option(struct cat_options *opts, const struct opt_def *def, const char *flag,
+                        const char *value)
+{
+    uint64_t n;
+    enum cat_format format;
+
+    switch (def->id) {
+    case OPT_LISTEN: add_endpoint(opts, CAT_ENDPOINT_LISTEN, "", value); return 0;
+    case OPT_DIAL: add_endpoint(opts, CAT_ENDPOINT_DIAL, "", value); return 0;
+    case OPT_BIND_LOCAL:
+    case OPT_CONNECT_LOCAL:
+        if (parse_port(flag, value) != 0)
+            return -1;
+        add_endpoint(opts, def->id == OPT_BIND_LOCAL ? CAT_ENDPOINT_LISTEN : CAT_ENDPOINT_DIAL,
+                     "tcp://127.0.0.1:", value);
+        return 0;
+    case OPT_BIND_IPC: add_endpoint(opts, CAT_ENDPOINT_LISTEN, "ipc://", value); return 0;
+    case OPT_CONNECT_IPC: add_endpoint(opts, CAT_ENDPOINT_DIAL, "ipc://", value); return 0;
+    case OPT_FORMAT:
+        if (cat_format_from_name(value, &format) != 0) {
+            arg_error("unknown format '%s' (use no, raw, ascii, quoted, hex or msgpack)", value);
+            return -1;
+        }
+        return set_format(opts, format);
+    case OPT_RAW: return set_format(opts, CAT_FORMAT_RAW);
+    case OPT_ASCII: return set_format(opts, CAT_FORMAT_ASCII);
+    case OPT_QUOTED: return set_format(opts, CAT_FORMAT_QUOTED);
+    case OPT_HEX: return set_format(opts, CAT_FORMAT_HEX);
+    case OPT_MSGPACK: return set_format(opts, CAT_FORMAT_MSGPACK);
+    case OPT_DATA:
+    case OPT_FILE: return set_data(opts, def->id == OPT_FILE, value);
+    case OPT_COUNT: return parse_unsigned(flag, value, UINT64_MAX, &opts->count);
+    case OPT_DELAY: return parse_seconds(flag, value, &opts->delay_ms);
+    case OPT_INTERVAL: return parse_seconds(flag, value, &opts->interval_ms);
+    case OPT_RECV_TIMEOUT: return parse_seconds(flag, value, &opts->recv_timeout_ms);
+    case OPT_SEND_TIMEOUT: return parse_seconds(flag, value, &opts->send_timeout_ms);
+    case OPT_RECV_MAXSZ:
+        if (parse_unsigned(flag, value, SIZE_MAX, &n) != 0)
+            return -1;
+        opts->recv_maxsz = (size_t)n;
+        opts->recv_maxsz_given = true;
+        return 0;
+    case OPT_SUBSCRIBE:
+        opts->subscriptions = grow_or_die(opts->subscriptions, opts->subscription_count,
+                                          sizeof(*opts->subscriptions));
+        opts->subscriptions[opts->subscription_count++] = dup_or_die(value);
+        return 0;
+    case OPT_SOCKET_NAME:
+        free(opts->socket_name);
+        opts->socket_name = dup_or_die(value);
+        return 0;
+    case OPT_VERBOSE: opts->verbose = opts->verbose < 0 ? 1 : opts->verbose + 1; return 0;
+    case OPT_SILENT: opts->verbose = -1; return 0;
+    case OPT_ASYNC:
+    case OPT_COMPAT: opts->async = true; return 0;
+    case OPT_HELP: opts->help = true; return 0;
+    case OPT_VERSION: opts->version = true; return 0;
+    case OPT_TLS:
+        arg_error("%s is not supported: msockcat has no TLS or ZeroTier", flag);
+        return -1;
+    }
+    return -1;
+}
+
+static int set_proto(struct cat_options *opts, const struct cat_proto *proto)
+{
+    if (opts->proto != NULL) {
+        arg_error("only one protocol may be given");
+        return -1;
+    }
+    opts->proto = proto;
+    return 0;
+}
+
+/* A long option found by name: exactly one of the two is set. */
+struct long_match {
+    const struct opt_def *opt;
+    const struct cat_proto *proto;
+};
+
+static int find_long(const char *name, size_t len, struct long_match *found)
+{
+    size_t prefix_hits = 0;
+    struct long_match prefix = {NULL, NULL};
+
+    for (size_t i = 0; i < OPT_DEF_COUNT; i++) {
+        if (strncmp(opt_defs[i].name, name, len) != 0)
+            continue;
+        if (opt_defs[i].name[len] == '\0') {
+            *found = (struct long_match){&opt_defs[i], NULL};
+            return 0;
+        }
+        prefix = (struct long_match){&opt_defs[i], NULL};
+        prefix_hits++;
+    }
+    for (size_t i = 0; i < PROTO_COUNT; i++) {
+        if (strncmp(protos[i].flag, name, len) != 0)
+            continue;
+        if (protos[i].flag[len] == '\0') {
+            *found = (struct long_match){NULL, &protos[i]};
+            return 0;
+        }
+        prefix = (struct long_match){NULL, &protos[i]};
+        prefix_hits++;
+    }
+    if (prefix_hits == 1) {
+        *found = prefix;
+        return 0;
+    }
+    arg_error(prefix_hits == 0 ? "unknown option --%.*s" : "option --%.*s is ambiguous",
+              (int)len, name);
+    return -1;
+}
+
+/* Handles argv[*i], a "--name[=value]" option; may consume the next argument as its value. */
+static int parse_long(struct cat_options *opts, int argc, char **argv, int *i)
+{
+    const char *name = argv[*i] + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    struct long_match found;
+    char flag[64];
+
+    if (find_long(name, len, &found) != 0)
+        return -1;
+    if (found.proto != NULL) {
+        if (eq != NULL) {
+            arg_error("--%s takes no value", found.proto->flag);
+            return -1;
+        }
+        return set_proto(opts, found.proto);
+    }
+    snprintf(flag, sizeof(flag), "--%s", found.opt->name);
+    if (!found.opt->has_value) {
+        if (eq != NULL) {
+            arg_error("%s takes no value", flag);
+            return -1;
+        }
+        return apply_option(opts, found.opt, flag, NULL);
+    }
+    if (eq != NULL)
+        return apply_option(opts, found.opt, flag, eq + 1);
+    if (*i + 1 >= argc) {
+        arg_error("%s needs a value", flag);
+        return -1;
+    }
+    return apply_option(opts, found.opt, flag, argv[++*i]);
+}
+
+static const struct opt_def *find_short(char c)
+{
+    for (size_t i = 0; i < OPT_DEF_COUNT; i++)
+        if (opt_defs[i].short_name == c)
+            return &opt_defs[i];
+    return NULL;
+}
+
+/* Handles argv[*i], a cluster of short options ("-vq", "-C5", "-C 5"). */
+static int parse_short(struct cat_options *opts, int argc, char **argv, int *i)
+{
+    for (const char *p = argv[*i] + 1; *p != '\0'; p++) {
+        const struct opt_def *def = find_short(*p);
+        char flag[3] = {'-', *p, '\0'};
+
+        if (def == NULL) {
+            arg_error("unknown option %s", flag);
+            return -1;
+        }
+        if (!def->has_value) {
+            if (apply_option(opts, def, flag, NULL) != 0)
+                return -1;
+            continue;
+        }
+        if (p[1] != '\0')
+            return apply_option(opts, def, flag, p + 1);
+        if (*i + 1 >= argc) {
+            arg_error("%s needs a value", flag);
+            return -1;
+        }
+        return apply_option(opts, def, flag, argv[++*i]);
+    }
+    return 0;
+}
+
+/* The combinations that nngcat and nanocat refuse, refused the same way. */
+static int check_options(const struct cat_options *opts)
+{
+    const struct cat_proto *proto = opts->proto;
+
+    if (proto == NULL) {
+        arg_error("no protocol given (for example --push, --pull or --pair0)");
+        return -1;
+    }
+    if (proto->open == NULL) {
+        arg_error("protocol --%s is not supported yet", proto->flag);
+        return -1;
+    }
+    if (opts->endpoint_count == 0) {
+        arg_error("no address given (use --listen or --dial)");
+        return -1;
+    }
+    if (opts->data_given && !(proto->roles & CAT_ROLE_SEND)) {
+        arg_error("protocol %s does not send: --data and --file do not apply", proto->name);
+        return -1;
+    }
+    if (!opts->data_given && proto->roles == CAT_ROLE_SEND) {
+        arg_error("protocol %s needs --data or --file", proto->name);
+        return -1;
+    }
+    if (opts->format_given && !(proto->roles & CAT_ROLE_RECV)) {
+        arg_error("protocol %s does not receive: output formats do not apply", proto->name);
+        return -1;
+    }
+    if (opts->subscription_count > 0 && strcmp(proto->name, "sub") != 0) {
+        arg_error("--subscribe needs --sub");
+        return -1;
+    }
+    return 0;
+}
+
+int cat_args_parse(struct cat_options *opts, int argc, char **argv)
+{
+    *opts = (struct cat_options){
+        .format = CAT_FORMAT_NO,
+        .recv_timeout_ms = CAT_NO_TIMEOUT,
+        .send_timeout_ms = CAT_NO_TIMEOUT,
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int rc;
+
+        if (arg[0] == '-' && arg[1] == '-' && arg[2] != '\0')
+            rc = parse_long(opts, argc, argv, &i);
+        else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-')
+            rc = parse_short(opts, argc, argv, &i);
+        else {
+            arg_error("unexpected argument '%s'", arg);
+            rc = -1;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    if (opts->help || opts->version)
+        return 0;
+    return check_options(opts);
+}
+
+void cat_args_free(struct cat_options *opts)
+{
+    for (size_t i = 0; i < opts->endpoint_count; i++)
+        free(opts->endpoints[i].url);
+    free(opts->endpoints);
+    for (size_t i = 0; i < opts->subscription_count; i++)
+        free(opts->subscriptions[i]);
+    free(opts->subscriptions);
+    free(opts->data);
+    free(opts->socket_name);
+    *opts = (struct cat_options){0};
+}
+
+void cat_args_usage(FILE *out)
+{
+    fputs("Usage: msockcat PROTOCOL ADDRESS... [FORMAT] [OPTION...] [DATA]\n"
+          "Sends and receives Scalability Protocols messages; takes the flags of nngcat and\n"
+          "nanocat. Long options may be shortened to any unique prefix.\n"
+          "\n"
+          "PROTOCOL (one):\n"
+          "  --push, --pull             pipeline\n"
+          "  --pair0, --pair            pair, version 0\n"
+          "\n"
+          "ADDRESS (one or more):\n"
+          "  --listen URL, --bind URL   listen on URL (tcp://HOST:PORT, ipc://PATH)\n"
+          "  --dial URL, --connect URL  dial URL\n"
+          "  -L, --bind-local PORT      listen on tcp://127.0.0.1:PORT\n"
+          "  -l, --connect-local PORT   dial tcp://127.0.0.1:PORT\n"
+          "  -X, --bind-ipc PATH        listen on ipc://PATH\n"
+          "  -x, --connect-ipc PATH     dial ipc://PATH\n"
+          "\n"
+          "FORMAT of received messages (default: no output):\n"
+          "  --format no|raw|ascii|quoted|hex|msgpack\n"
+          "  --raw, -A/--ascii, -Q/--quoted, --hex, --msgpack\n"
+          "\n"
+          "DATA to send:\n"
+          "  -D, --data DATA            send DATA\n"
+          "  -F, --file FILE            send the contents of FILE (- reads standard input)\n"
+          "\n"
+          "OPTION:\n"
+          "  -C, --count N              stop after N messages\n"
+          "  -d, --delay SEC            wait SEC seconds before the first send\n"
+          "  -i, --interval SEC         send again every SEC seconds\n"
+          "  --recv-timeout SEC         stop when no message came for SEC seconds\n"
+          "  --send-timeout SEC         fail when a send waits longer than SEC seconds\n"
+          "  -Z, --recv-maxsz BYTES     drop peers sending larger messages (0: no limit)\n"
+          "  --async, --compat          dial in the background and keep redialling\n"
+          "  --socket-name NAME         name the socket\n"
+          "  -v, --verbose              report what happens on standard error (repeatable)\n"
+          "  -q, --silent               report nothing but errors\n"
+          "  -h, --help                 show this help\n"
+          "  -V, --version              show the version\n",
+          out);
+}

@@ -1,0 +1,75 @@
+/* cat_args.h: msockcat's command line: the protocol table and the parsed options, which
+ * accept the flags of nngcat and nanocat alike. */
+#ifndef CAT_ARGS_H
+#define CAT_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <msock.h>
+
+#include "cat_format.h"
+
+/* What a protocol's socket can do, which decides the meaning of --data and --format. */
+enum cat_proto_role {
+    CAT_ROLE_SEND = 1,
+    CAT_ROLE_RECV = 2,
+};
+
+struct cat_proto {
+    const char *flag; /* the long option, without "--" */
+    const char *name; /* as shown in messages */
+    int (*open)(msock_socket *s); /* NULL while libmsock lacks the protocol */
+    int roles;        /* CAT_ROLE_* bits */
+};
+
+enum cat_endpoint_kind {
+    CAT_ENDPOINT_LISTEN,
+    CAT_ENDPOINT_DIAL,
+};
+
+struct cat_endpoint {
+    enum cat_endpoint_kind kind;
+    char *url; /* owned */
+};
+
+#define CAT_NO_TIMEOUT (-1)
+
+struct cat_options {
+    const struct cat_proto *proto;
+    struct cat_endpoint *endpoints; /* in the order given */
+    size_t endpoint_count;
+    char **subscriptions; /* --subscribe topics, for protocols that take them */
+    size_t subscription_count;
+    enum cat_format format;
+    bool format_given;
+    unsigned char *data; /* from --data or --file; owned */
+    size_t data_len;
+    bool data_given;
+    uint64_t count;      /* 0: no limit */
+    int64_t delay_ms;
+    int64_t interval_ms; /* 0: send once */
+    int64_t recv_timeout_ms; /* CAT_NO_TIMEOUT or >= 0 */
+    int64_t send_timeout_ms;
+    size_t recv_maxsz;
+    bool recv_maxsz_given;
+    char *socket_name;   /* nanocat's --socket-name; owned, may be NULL */
+    int verbose;         /* -v adds one, -q sets -1 */
+    bool async;          /* dial in the background (--async, --compat) */
+    bool help;
+    bool version;
+};
+
+/* Parses argv into opts (which it initialises) and loads --file. Returns 0, or -1 after
+ * printing the reason to stderr. opts must be released with cat_args_free either way. When
+ * opts->help or opts->version is set the other fields are not checked. */
+int cat_args_parse(struct cat_options *opts, int argc, char **argv);
+
+void cat_args_free(struct cat_options *opts);
+
+/* The --help text. */
+void cat_args_usage(FILE *out);
+
+#endif
