@@ -117,10 +117,10 @@ int main(int argc, char **argv)
     else if ((argc == 3 || argc == 4) && strcmp(argv[1], "dial") == 0)
         rc = dial_node(argv[2], argc == 4 ? argv[3] : "ping");
     else {
-        fprintf(stderr, "usage: %s                     both peers over inproc\n"
-                        "       %s listen URL          answer every message\n"
-                        "       %s dial URL [MSG]      send MSG, print the answer\n",
-                argv[0], argv[0], argv[0]);
+        fputs("usage: pair                  both peers over inproc\n"
+              "       pair listen URL       answer every message\n"
+              "       pair dial URL [MSG]   send MSG, print the answer\n",
+              stderr);
         rc = 2;
     }
     msock_fini();

@@ -113,10 +113,10 @@ int main(int argc, char **argv)
         char *dflt[] = {"hello"};
         rc = argc > 3 ? push_node(argv[2], argv + 3, argc - 3) : push_node(argv[2], dflt, 1);
     } else {
-        fprintf(stderr, "usage: %s                      run both ends over inproc\n"
-                        "       %s pull URL [COUNT]     listen, print COUNT messages\n"
-                        "       %s push URL [MSG...]    dial, send each MSG\n",
-                argv[0], argv[0], argv[0]);
+        fputs("usage: pipeline                      run both ends over inproc\n"
+              "       pipeline pull URL [COUNT]    listen, print COUNT messages (0: all)\n"
+              "       pipeline push URL [MSG...]   dial, send each MSG\n",
+              stderr);
         rc = 2;
     }
     msock_fini();

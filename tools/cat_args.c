@@ -317,10 +317,31 @@ struct long_match {
     const struct cat_proto *proto;
 };
 
+/* Aliases ("--bind" and "--listen", "--pull0" and "--pull") mean the same thing, so a prefix
+ * shared only by aliases is not ambiguous. */
+static bool same_meaning(const struct long_match *a, const struct long_match *b)
+{
+    if (a->opt != NULL && b->opt != NULL)
+        return a->opt->id == b->opt->id;
+    if (a->proto != NULL && b->proto != NULL)
+        return strcmp(a->proto->name, b->proto->name) == 0;
+    return false;
+}
+
+/* Records one candidate for a prefix; counts how many different meanings were seen. */
+static void note_prefix(struct long_match *first, size_t *meanings, struct long_match candidate)
+{
+    if (*meanings == 0)
+        *first = candidate;
+    else if (same_meaning(first, &candidate))
+        return;
+    (*meanings)++;
+}
+
 static int find_long(const char *name, size_t len, struct long_match *found)
 {
-    size_t prefix_hits = 0;
-    struct long_match prefix = {NULL, NULL};
+    size_t meanings = 0;
+    struct long_match first = {NULL, NULL};
 
     for (size_t i = 0; i < OPT_DEF_COUNT; i++) {
         if (strncmp(opt_defs[i].name, name, len) != 0)
@@ -329,8 +350,7 @@ static int find_long(const char *name, size_t len, struct long_match *found)
             *found = (struct long_match){&opt_defs[i], NULL};
             return 0;
         }
-        prefix = (struct long_match){&opt_defs[i], NULL};
-        prefix_hits++;
+        note_prefix(&first, &meanings, (struct long_match){&opt_defs[i], NULL});
     }
     for (size_t i = 0; i < PROTO_COUNT; i++) {
         if (strncmp(protos[i].flag, name, len) != 0)
@@ -339,15 +359,14 @@ static int find_long(const char *name, size_t len, struct long_match *found)
             *found = (struct long_match){NULL, &protos[i]};
             return 0;
         }
-        prefix = (struct long_match){NULL, &protos[i]};
-        prefix_hits++;
+        note_prefix(&first, &meanings, (struct long_match){NULL, &protos[i]});
     }
-    if (prefix_hits == 1) {
-        *found = prefix;
+    if (meanings == 1) {
+        *found = first;
         return 0;
     }
-    arg_error(prefix_hits == 0 ? "unknown option --%.*s" : "option --%.*s is ambiguous",
-              (int)len, name);
+    arg_error(meanings == 0 ? "unknown option --%.*s" : "option --%.*s is ambiguous", (int)len,
+              name);
     return -1;
 }
 

@@ -16,6 +16,8 @@ const char *msock_strerror(int err)
         return (text);
         MSOCK_ERRNO_MAP(ERR_TEXT_CASE_)
 #undef ERR_TEXT_CASE_
+    case 0:
+        return "success";
     default:
         return "unknown error";
     }

@@ -449,7 +449,7 @@ static void conn_hs_timeout(ms_timer *t)
 }
 
 void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
-                          ms_stream_done_cb done, void *done_arg)
+                          ms_stream_done_cb done, void *done_arg, ms_stream_conn **track)
 {
     ms_stream_conn *c = calloc(1, sizeof *c);
     uint8_t *rbuf = malloc(STREAM_RBUF);
@@ -461,6 +461,8 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
             done(done_arg, NULL, MSOCK_ENOMEM);
         return;
     }
+    if (track)
+        *track = c;
     c->fd = fd;
     c->reactor = r;
     ms_endpoint_hold(ep);
@@ -503,7 +505,7 @@ typedef struct conn_start_req {
 static void conn_start_task(ms_task *t)
 {
     conn_start_req *q = MS_CONTAINER_OF(t, conn_start_req, task);
-    ms_stream_conn_start(q->ep, q->reactor, q->fd, q->framing, q->url, NULL, NULL);
+    ms_stream_conn_start(q->ep, q->reactor, q->fd, q->framing, q->url, NULL, NULL, NULL);
     ms_endpoint_release(q->ep);
     free(q);
 }

@@ -22,9 +22,10 @@ typedef struct ms_stream_kind {
 typedef void (*ms_stream_done_cb)(void *arg, ms_stream_conn *c, int rv);
 
 /* Takes a connected non-blocking fd, registers it on reactor r and starts the SP handshake.
- * Must run on r's thread. `done` (may be NULL) hears how the handshake ended. */
+ * Must run on r's thread. `done` (may be NULL) hears how the handshake ended; until then
+ * *track (if not NULL) points at the connection, so its owner can abort it. */
 void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
-                          ms_stream_done_cb done, void *done_arg);
+                          ms_stream_done_cb done, void *done_arg, ms_stream_conn **track);
 /* The same from another thread: the start runs as a task on r. */
 void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url);
 /* Aborts a connection still in its handshake (r's thread): `done` is not called. */

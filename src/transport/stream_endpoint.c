@@ -87,8 +87,8 @@ static void dialer_connected(stream_dialer *d)
     d->fd = -1;
     d->kind->prepare(d->ep, fd);
     /* The connection registers the fd again with its own handler. */
-    d->hs_conn = NULL;
-    ms_stream_conn_start(d->ep, d->ep->reactor, fd, d->kind->framing, d->peer_url, dialer_hs_done, d);
+    ms_stream_conn_start(d->ep, d->ep->reactor, fd, d->kind->framing, d->peer_url, dialer_hs_done, d,
+                         &d->hs_conn);
 }
 
 static void dialer_event(ms_ev *ev, uint32_t events)
@@ -180,9 +180,13 @@ int ms_stream_listener_init(ms_endpoint *ep, void **tp, const ms_stream_kind *ki
     return 0;
 }
 
-/* An ipc path that refuses connections is a stale file from a dead listener. */
+/* A socket file that refuses connections is left by a dead listener; any other file (or a
+ * live listener) is never touched. */
 static bool ipc_path_is_stale(const ms_sockaddr *sa)
 {
+    struct stat st;
+    if (lstat(((const struct sockaddr_un *)&sa->ss)->sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return false;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -255,7 +259,7 @@ static void listener_accept(stream_listener *l)
         ms_reactor *r = ms_reactor_pick();
         /* The connection must start on its own reactor's thread. */
         if (r == l->ep->reactor)
-            ms_stream_conn_start(l->ep, r, fd, l->kind->framing, url, NULL, NULL);
+            ms_stream_conn_start(l->ep, r, fd, l->kind->framing, url, NULL, NULL, NULL);
         else
             ms_stream_conn_start_remote(l->ep, r, fd, l->kind->framing, url);
     }

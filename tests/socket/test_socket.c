@@ -114,8 +114,8 @@ static void test_closed_handles(void **state)
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_listener_close(l));
     size_t len = sizeof(url);
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_listener_get_string(l, MSOCK_OPT_URL, url, &len));
-    int v = 0;
-    TU_OK(msock_socket_get_int(s, MSOCK_OPT_PROTOCOL, &v));
+    int64_t ms = 0;
+    TU_OK(msock_socket_get_ms(s, MSOCK_OPT_RECV_TIMEOUT, &ms));
 
     TU_OK(msock_close(s));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_close(s));
@@ -135,6 +135,7 @@ static void test_closed_handles(void **state)
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_dial(s, "inproc://closed-socket", &d3, MSOCK_FLAG_NONBLOCK));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_listener_create(&l3, s, "inproc://closed-socket"));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_dialer_create(&d3, s, "inproc://closed-socket"));
+    int v = 0;
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_socket_get_int(s, MSOCK_OPT_PROTOCOL, &v));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_socket_set_ms(s, MSOCK_OPT_RECV_TIMEOUT, 5));
     uint64_t value;
@@ -145,7 +146,6 @@ static void test_closed_handles(void **state)
     len = sizeof(url);
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_listener_get_string(l2, MSOCK_OPT_URL, url, &len));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_dialer_close(d));
-    int64_t ms;
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_dialer_get_ms(d, MSOCK_OPT_RECONNECT_MIN, &ms));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_pipe_close(p));
     TU_EXPECT_RC(MSOCK_ECLOSED, msock_pipe_get_int(p, MSOCK_OPT_PEER, &v));
