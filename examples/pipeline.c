@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         char *dflt[] = {"hello"};
         rc = argc > 3 ? push_node(argv[2], argv + 3, argc - 3) : push_node(argv[2], dflt, 1);
     } else {
-        fputs("usage: pipeline                      run both ends over inproc\n"
+        fputs("usage: pipeline                     run both ends over inproc\n"
               "       pipeline pull URL [COUNT]    listen, print COUNT messages (0: all)\n"
               "       pipeline push URL [MSG...]   dial, send each MSG\n",
               stderr);

@@ -127,7 +127,14 @@ struct tu_waiter {
     int vetoed;
     bool veto;
     msock_pipe last_added;
+    tu_waiter *next_retired;
 };
+
+/* Freed waiters are kept, reachable, until the program ends: should the library run a pipe
+ * callback after msock_close returned (a bug that test_socket checks for by itself), it then
+ * finds valid memory instead of turning every test into a use-after-free report. */
+static tu_waiter *tu_retired_waiters;
+static pthread_mutex_t tu_retired_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static void tu_waiter_cb(msock_pipe p, int event, void *arg)
 {
@@ -179,9 +186,10 @@ void tu_waiter_free(tu_waiter *w)
 {
     if (w == NULL)
         return;
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->mutex);
-    free(w);
+    pthread_mutex_lock(&tu_retired_mutex);
+    w->next_retired = tu_retired_waiters;
+    tu_retired_waiters = w;
+    pthread_mutex_unlock(&tu_retired_mutex);
 }
 
 static int tu_waiter_read(tu_waiter *w, const int *field)

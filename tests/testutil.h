@@ -51,7 +51,8 @@ bool tu_stat_wait_at_least(msock_socket s, int stat, uint64_t min, int64_t timeo
 
 /* Pipe-event waiter: counts ADD_PRE, ADD_POST and REM_POST of one socket, lets a test wait until
  * a count reaches n, and can veto new pipes by closing them in ADD_PRE. It owns the socket's
- * three notify slots. Free it only after the socket is closed: callbacks may run until then. */
+ * three notify slots. Free it only after the socket is closed; its memory stays valid even so,
+ * in case the library calls back late. */
 typedef struct tu_waiter tu_waiter;
 tu_waiter *tu_waiter_attach(msock_socket s);
 void tu_waiter_free(tu_waiter *w);

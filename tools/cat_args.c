@@ -5,11 +5,12 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Every protocol flag of nngcat and nanocat. A protocol that libmsock gains needs only its
- * opener here; the roles already say how msockcat drives it. */
+ * opener here (and a line in the --help text); the roles already say how msockcat drives it. */
 static const struct cat_proto protos[] = {
     {"pair0", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
     {"pair", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
@@ -514,46 +515,4 @@ void cat_args_free(struct cat_options *opts)
     free(opts->data);
     free(opts->socket_name);
     *opts = (struct cat_options){0};
-}
-
-void cat_args_usage(FILE *out)
-{
-    fputs("Usage: msockcat PROTOCOL ADDRESS... [FORMAT] [OPTION...] [DATA]\n"
-          "Sends and receives Scalability Protocols messages; takes the flags of nngcat and\n"
-          "nanocat. Long options may be shortened to any unique prefix.\n"
-          "\n"
-          "PROTOCOL (one):\n"
-          "  --push, --pull             pipeline\n"
-          "  --pair0, --pair            pair, version 0\n"
-          "\n"
-          "ADDRESS (one or more):\n"
-          "  --listen URL, --bind URL   listen on URL (tcp://HOST:PORT, ipc://PATH)\n"
-          "  --dial URL, --connect URL  dial URL\n"
-          "  -L, --bind-local PORT      listen on tcp://127.0.0.1:PORT\n"
-          "  -l, --connect-local PORT   dial tcp://127.0.0.1:PORT\n"
-          "  -X, --bind-ipc PATH        listen on ipc://PATH\n"
-          "  -x, --connect-ipc PATH     dial ipc://PATH\n"
-          "\n"
-          "FORMAT of received messages (default: no output):\n"
-          "  --format no|raw|ascii|quoted|hex|msgpack\n"
-          "  --raw, -A/--ascii, -Q/--quoted, --hex, --msgpack\n"
-          "\n"
-          "DATA to send:\n"
-          "  -D, --data DATA            send DATA\n"
-          "  -F, --file FILE            send the contents of FILE (- reads standard input)\n"
-          "\n"
-          "OPTION:\n"
-          "  -C, --count N              stop after N messages\n"
-          "  -d, --delay SEC            wait SEC seconds before the first send\n"
-          "  -i, --interval SEC         send again every SEC seconds\n"
-          "  --recv-timeout SEC         stop when no message came for SEC seconds\n"
-          "  --send-timeout SEC         fail when a send waits longer than SEC seconds\n"
-          "  -Z, --recv-maxsz BYTES     drop peers sending larger messages (0: no limit)\n"
-          "  --async, --compat          dial in the background and keep redialling\n"
-          "  --socket-name NAME         name the socket\n"
-          "  -v, --verbose              report what happens on standard error (repeatable)\n"
-          "  -q, --silent               report nothing but errors\n"
-          "  -h, --help                 show this help\n"
-          "  -V, --version              show the version\n",
-          out);
 }

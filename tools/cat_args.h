@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <msock.h>
 
@@ -68,8 +67,5 @@ struct cat_options {
 int cat_args_parse(struct cat_options *opts, int argc, char **argv);
 
 void cat_args_free(struct cat_options *opts);
-
-/* The --help text. */
-void cat_args_usage(FILE *out);
 
 #endif

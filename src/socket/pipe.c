@@ -42,7 +42,8 @@ static void pipe_unlink(ms_socket *s, ms_pipe *p)
 static void pipe_free(ms_pipe *p)
 {
     pthread_mutex_lock(&pipes_mtx);
-    ms_idmap_remove(&pipes, p->id);
+    if (ms_idmap_get(&pipes, p->id) == p)
+        ms_idmap_remove(&pipes, p->id);
     pthread_mutex_unlock(&pipes_mtx);
     ms_socket_release(p->sock);
     ms_endpoint_release(p->ep);
@@ -161,12 +162,18 @@ void ms_pipe_gone(ms_pipe *p, int reason)
     ms_receiver_remove(s, p);
     p->attached = false;
     s->nattached--;
-    pipe_unlink(s, p);
     ms_socket_update_fds(s);
     pthread_mutex_unlock(&s->mtx);
     ms_socket_stat_add(s, MSOCK_STAT_PIPES_REMOVED, 1);
     pipe_event(s, p, MSOCK_PIPE_EV_REM_POST);
     ms_endpoint_pipe_lost(p->ep);
+    /* Unlinked last: a closing socket waits for this, so REM_POST has run by then. */
+    pthread_mutex_lock(&pipes_mtx);
+    ms_idmap_remove(&pipes, p->id); /* the handle is dead from here on */
+    pthread_mutex_unlock(&pipes_mtx);
+    pthread_mutex_lock(&s->mtx);
+    pipe_unlink(s, p);
+    pthread_mutex_unlock(&s->mtx);
     ms_pipe_release(p); /* the socket list's reference */
 }
 

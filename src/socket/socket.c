@@ -242,6 +242,7 @@ int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len)
     int rv = ms_opt_check(opt, MS_ON_SOCKET, v->type, false);
     if (rv < 0)
         return rv;
+    rv = 0;
     pthread_mutex_lock(&s->mtx);
     switch (opt) {
     case MSOCK_OPT_PROTOCOL: v->v.i = s->proto->self; break;
@@ -256,7 +257,7 @@ int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len)
         rv = s->proto->send_policy == MS_SEND_NONE ? MSOCK_ENOTSUP : socket_make_fd(s, &s->send_fd);
         v->v.i = s->send_fd;
         break;
-    default: ms_opts_get(&s->opts, opt, v); rv = 0; break;
+    default: ms_opts_get(&s->opts, opt, v); break;
     }
     if (rv == 0 && v->type == MS_OPT_STRING)
         rv = ms_opt_copy_string(v->v.str, buf, len);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/log.h"
+#include "core/msg.h"
 #include "socket/endpoint.h"
 #include "socket/pipe.h"
 #include "socket/socket.h"
@@ -59,12 +61,25 @@ static ms_pipe *pair_peer_pipe(inproc_end *e)
     return p;
 }
 
+static void inproc_close(void *tp);
+
 static int inproc_send(void *tp, msock_msg *m)
 {
     inproc_end *e = tp;
     ms_pipe *peer = pair_peer_pipe(e);
     if (!peer)
         return e->pair->closed ? MSOCK_ECLOSED : MSOCK_EAGAIN;
+    size_t max = peer->ep->opts.recv_maxsz;
+    if (max && ms_msg_wire_len(m) > max) {
+        /* As on the wire: the receiver drops a connection that sends more than it takes. */
+        ms_pipe_count_error(peer->sock, MSOCK_STAT_ERR_TOO_LARGE);
+        ms_debug("socket %u: dropping inproc pipe %u: message over the receive max size",
+                 peer->sock->id, peer->id);
+        ms_pipe_release(peer);
+        ms_msg_free(m);
+        inproc_close(e);
+        return 0;
+    }
     /* Delivery stamps the message with the receiving pipe: its origin as the peer sees it. */
     int rv = ms_pipe_deliver(peer, m);
     ms_pipe_release(peer);

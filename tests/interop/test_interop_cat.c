@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,28 +151,33 @@ static int free_tcp_port(void)
     return ntohs(sa.sin_port);
 }
 
-/* True when something accepts connections at the tcp or ipc URL. */
-static bool url_accepts(const char *url)
+/* True when a socket listens at the tcp or ipc URL. Read from /proc rather than by connecting:
+ * nng 1.5.2's ipc listener stops accepting after a connection that closes before the SP
+ * header, and a probe would count as a peer of the tool under test. */
+static bool url_listening(const char *url)
 {
-    bool ok;
-    int fd;
+    bool ipc = strncmp(url, "ipc://", 6) == 0;
+    int want_port = ipc ? -1 : tu_url_port(url);
+    FILE *f = fopen(ipc ? "/proc/net/unix" : "/proc/net/tcp", "r");
+    char line[512];
+    bool found = false;
 
-    if (strncmp(url, "ipc://", 6) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", url + 6);
-        fd = socket(AF_UNIX, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    } else {
-        struct sockaddr_in sa = {.sin_family = AF_INET,
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                                 .sin_port = htons((uint16_t)tu_url_port(url))};
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    assert_non_null(f);
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        unsigned flags, port, state;
+        char path[256];
+        if (ipc) {
+            /* Num RefCount Protocol Flags Type St Inode Path; flag 0x10000 means listening */
+            found = sscanf(line, "%*s %*x %*x %x %*x %*x %*u %255s", &flags, path) == 2 &&
+                    (flags & 0x10000) != 0 && strcmp(path, url + 6) == 0;
+        } else {
+            /* sl local_address rem_address st ...; state 0A means listening */
+            found = sscanf(line, " %*u: %*x:%x %*x:%*x %x", &port, &state) == 2 &&
+                    (int)port == want_port && state == 0x0a;
+        }
     }
-    close(fd);
-    return ok;
+    fclose(f);
+    return found;
 }
 
 /* msockcat -v reports its bound address ("msockcat: listening on URL"). */
@@ -197,7 +201,7 @@ static bool msockcat_listen_url(tu_child *c, char *url, size_t len)
 static tu_child *start_listening(struct cmd *c, enum tool t, bool ipc, char *url, size_t len)
 {
     for (int attempt = 0; attempt < LISTEN_ATTEMPTS; attempt++) {
-        char path[TU_URL_MAX];
+        char path[TU_URL_MAX - sizeof("ipc://")];
         if (ipc) {
             tu_tmp_path(path, sizeof(path), "cat");
             snprintf(url, len, "ipc://%s", path);
@@ -215,7 +219,7 @@ static tu_child *start_listening(struct cmd *c, enum tool t, bool ipc, char *url
         }
         int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
         while (!tu_deadline_passed(deadline) && !tu_child_wait_exit(kid, 0)) {
-            if (url_accepts(url))
+            if (url_listening(url))
                 return kid;
             tu_child_read(kid, SIZE_MAX, 20); /* paces the probe and keeps stderr drained */
         }
@@ -241,8 +245,11 @@ struct transfer_case {
 };
 
 /* The sender sends the payload; peers resend every second, since they may exit before the data
- * drains. The receiver prints it quoted; nanocat has no --count and is stopped by the test. */
-static void side_cmd(struct cmd *c, const struct side *s, bool sends, bool listens, const char *url)
+ * drains. The receiver prints it quoted; nanocat has no --count and is stopped by the test.
+ * nanomsg 1.1.5 over ipc drops a message whose sender closes right after it, so msockcat sends
+ * a few times to nanocat before it exits. */
+static void side_cmd(struct cmd *c, const struct side *s, enum tool peer, bool sends, bool listens,
+                     const char *url)
 {
     cmd_start(c, s->tool);
     cmd_add(c, s->proto);
@@ -259,6 +266,10 @@ static void side_cmd(struct cmd *c, const struct side *s, bool sends, bool liste
         if (s->tool != MSOCKCAT) {
             cmd_add(c, "--interval");
             cmd_add(c, "1");
+        } else if (peer == NANOCAT && strcmp(s->proto, "--push") == 0) {
+            const char *repeat[] = {"--interval", "0.2", "--count", "3"};
+            for (size_t i = 0; i < 4; i++)
+                cmd_add(c, repeat[i]);
         } else if (strncmp(s->proto, "--pair", 6) == 0) {
             cmd_add(c, "--recv-timeout"); /* a pair also receives: end it after the send */
             cmd_add(c, "1");
@@ -287,9 +298,9 @@ static void test_transfer(void **state)
 
     if (!tool_present(tc->sender.tool) || !tool_present(tc->receiver.tool))
         skip();
-    side_cmd(&lcmd, listener, tc->sender_listens, true, NULL);
+    side_cmd(&lcmd, listener, dialer->tool, tc->sender_listens, true, NULL);
     tu_child *lkid = start_listening(&lcmd, listener->tool, tc->ipc, url, sizeof(url));
-    side_cmd(&dcmd, dialer, !tc->sender_listens, false, url);
+    side_cmd(&dcmd, dialer, listener->tool, !tc->sender_listens, false, url);
     tu_child *dkid = spawn(dcmd.argv);
     tu_child *sender = tc->sender_listens ? lkid : dkid;
     tu_child *receiver = tc->sender_listens ? dkid : lkid;
@@ -491,8 +502,11 @@ static void test_help_and_version(void **state)
     assert_non_null(c->out);
     assert_non_null(strstr(c->out, "--listen"));
     const char *version[] = {tool_paths[MSOCKCAT], "-V", NULL};
+    char want[64];
+    int want_len = snprintf(want, sizeof(want), "msockcat %s\n", msock_version());
     assert_int_equal(run_to_end(version, &c), 0);
-    assert_true(c->out_len > 9 && memcmp(c->out, "msockcat ", 9) == 0);
+    assert_int_equal(c->out_len, want_len);
+    assert_memory_equal(c->out, want, (size_t)want_len);
 }
 
 /* Each line: arguments that must fail, and a word the error must contain. */

@@ -110,7 +110,9 @@ static void start_tool(const interop_case *ic, const char *url, const char *data
     else
         argv[n++] = ic->tool_listens ? "--bind" : "--connect";
     argv[n++] = url;
-    argv[n++] = ic->output == OUT_QUOTED ? "--quoted" : "--raw";
+    /* Both tools refuse an output format on a socket that cannot receive. */
+    if (ic->pattern != PAT_WE_PULL)
+        argv[n++] = ic->output == OUT_QUOTED ? "--quoted" : "--raw";
     if (data_file != NULL) {
         /* Keep sending every second: a sender that exits may lose its data (SP-WIRE 7.2). */
         argv[n++] = "--file";
@@ -195,17 +197,21 @@ static void test_interop(void **state)
         tu_listen_any(s, ic->transport, &l, url, sizeof(url));
         start_tool(ic, url, data_arg);
     }
-    if (!tu_wait_added(w, 1, TU_DEADLINE_MS))
+    if (!tu_wait_added(w, 1, TU_DEADLINE_MS)) {
+        tu_child_stop(&current_child);
         fail_msg("%s never connected over %s; stderr: %s", tool_name(ic->tool), url,
                  current_child.err);
+    }
 
     if (ic->pattern != PAT_WE_PUSH) {
         uint8_t buf[256];
         size_t len = sizeof(buf);
         int rc = msock_recv(s, buf, &len, 0);
-        if (rc != 0)
+        if (rc != 0) {
+            tu_child_stop(&current_child);
             fail_msg("receiving from %s: %s; stderr: %s", tool_name(ic->tool), tu_errname(rc),
                      current_child.err);
+        }
         expect_bytes("message from the tool", buf, len, tool_payload, sizeof(tool_payload));
     }
     if (ic->pattern != PAT_WE_PULL) {
@@ -254,6 +260,8 @@ int main(void)
                                        .teardown_func = teardown_child, .initial_state = &cases[i]};
     }
     int failed = _cmocka_run_group_tests("interop_lib", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        free((char *)tests[i].name);
     if (failed == 0)
         msock_fini();
     return failed;

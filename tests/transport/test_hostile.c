@@ -410,6 +410,8 @@ int main(void)
                                          .initial_state = (void *)&hostile_cases[i]};
     }
     int failed = _cmocka_run_group_tests("hostile", tests, n, NULL, NULL);
+    for (size_t i = 2; i < n; i++)
+        free((char *)tests[i].name);
     if (failed == 0)
         msock_fini();
     return failed;

@@ -809,9 +809,14 @@ int main(void)
         cmocka_unit_test(test_ipc_stale_file_replaced),
         cmocka_unit_test(test_ipc_live_file_kept),
     };
+    size_t n_named = n;
     for (size_t i = 0; i < sizeof(singles) / sizeof(singles[0]); i++)
         tests[n++] = singles[i];
     int failed = _cmocka_run_group_tests("transport", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n_named; i++)
+        free((char *)tests[i].name);
+    free(tests);
+    free(params);
     /* A failed test may leave sockets open, and msock_fini waits for none. */
     if (failed == 0)
         msock_fini();
