@@ -29,7 +29,8 @@ typedef struct interop_case {
 } interop_case;
 
 /* What we send: binary on purpose (NUL, newline, high bytes). */
-static const uint8_t our_payload[] = {'m', 's', 'o', 'c', 'k', 0x00, 0x01, 0xff, '\n', 'e', 'n', 'd'};
+static const uint8_t our_payload[] = {'m', 's', 'o', 'c', 'k', 0x00,
+                                      0x01, 0xff, '\n', 'e', 'n', 'd'};
 /* What the tool sends, from a file so that every byte value can be given. */
 static const uint8_t tool_payload[] = {'t', 'o', 'o', 'l', 0x00, '\n', 0x7f, 0x80, 0xfe, '!'};
 /* For the quoted cases: both tools print it alike (they differ on tab, which is left out). */

@@ -1,6 +1,5 @@
-/* test_close_races.c: closing sockets under concurrent use: blocked callers wake with
- * MSOCK_ECLOSED, open/listen/dial/send/close loops with a live receiver, and many threads
- * sending and receiving on one socket with exact totals. Meant to run under ASan and TSan. */
+/* test_close_races.c: close under concurrent use (blocked callers get MSOCK_ECLOSED, open-to-close
+ * loops, many threads on one socket with exact totals); meant for ASan and TSan runs too. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -433,8 +432,8 @@ static void crowd_start(crowd_side *side, bool sends, bool receives)
 {
     for (unsigned i = 0; sends && i < CROWD_SENDERS; i++) {
         side->senders[i] = (crowd_thread){.sock = side->sock, .sender = i};
-        assert_int_equal(
-            pthread_create(&side->senders[i].thread, NULL, crowd_sender_main, &side->senders[i]), 0);
+        crowd_thread *ct = &side->senders[i];
+        assert_int_equal(pthread_create(&ct->thread, NULL, crowd_sender_main, ct), 0);
     }
     for (unsigned i = 0; receives && i < CROWD_RECEIVERS; i++) {
         side->receivers[i] = (crowd_thread){.sock = side->sock, .tally = side->tally};

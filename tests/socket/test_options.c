@@ -38,7 +38,8 @@ typedef struct optdef {
 static const optdef options[] = {
     {OPT(SEND_TIMEOUT), T_MS, ON_SOCKET, false, true, -1, 1234, true, -2},
     {OPT(RECV_TIMEOUT), T_MS, ON_SOCKET, false, true, -1, 2345, true, -2},
-    {OPT(RECV_MAXSZ), T_SIZE, ON_SOCKET | ON_DIALER | ON_LISTENER, false, true, MIB, 5000, false, 0},
+    {OPT(RECV_MAXSZ), T_SIZE, ON_SOCKET | ON_DIALER | ON_LISTENER, false, true, MIB, 5000, false,
+     0},
     {OPT(RECONNECT_MIN), T_MS, ON_SOCKET | ON_DIALER, false, true, 100, 250, true, -1},
     {OPT(RECONNECT_MAX), T_MS, ON_SOCKET | ON_DIALER, false, true, 30000, 0, true, -1},
     {OPT(SEND_QUEUE_MSGS), T_INT, ON_SOCKET, false, true, 1024, 16, true, -1},
@@ -359,7 +360,8 @@ static void test_not_applicable(void **state)
     /* Options of another object, and numbers that are no option at all (as nng: ENOTSUP). */
     TU_EXPECT_RC(MSOCK_ENOTSUP, msock_dialer_set_ms(f.dialer.d, MSOCK_OPT_SEND_TIMEOUT, 5));
     TU_EXPECT_RC(MSOCK_ENOTSUP, msock_dialer_get_ms(f.dialer.d, MSOCK_OPT_LINGER, &ms));
-    TU_EXPECT_RC(MSOCK_ENOTSUP, msock_listener_set_ms(f.tcp_listener.l, MSOCK_OPT_RECONNECT_MIN, 5));
+    TU_EXPECT_RC(MSOCK_ENOTSUP,
+                 msock_listener_set_ms(f.tcp_listener.l, MSOCK_OPT_RECONNECT_MIN, 5));
     TU_EXPECT_RC(MSOCK_ENOTSUP, msock_listener_get_int(f.tcp_listener.l, MSOCK_OPT_MAX_PIPES, &v));
     TU_EXPECT_RC(MSOCK_ENOTSUP, msock_dialer_set_int(f.dialer.d, MSOCK_OPT_IPC_PERMISSIONS, 0600));
     TU_EXPECT_RC(MSOCK_ENOTSUP, msock_socket_get_string(f.sock.s, MSOCK_OPT_URL, buf, &len));

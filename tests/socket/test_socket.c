@@ -220,7 +220,8 @@ static void test_bad_arguments(void **state)
     for (size_t i = 0; i < sizeof(invalid_urls) / sizeof(invalid_urls[0]); i++) {
         int rc = msock_listen(s, invalid_urls[i], &l, 0);
         if (rc != MSOCK_EINVAL)
-            fail_msg("listen on \"%s\": got %s, want MSOCK_EINVAL", invalid_urls[i], tu_errname(rc));
+            fail_msg("listen on \"%s\": got %s, want MSOCK_EINVAL", invalid_urls[i],
+                     tu_errname(rc));
         rc = msock_dial(s, invalid_urls[i], &d, MSOCK_FLAG_NONBLOCK);
         if (rc != MSOCK_EINVAL)
             fail_msg("dial to \"%s\": got %s, want MSOCK_EINVAL", invalid_urls[i], tu_errname(rc));

@@ -1,6 +1,5 @@
-/* test_hostile.c: raw POSIX clients feed a pull socket's tcp and ipc listeners bad headers, wrong
- * protocols, absurd lengths, garbage and silence; the library must drop them, count them, and
- * keep serving valid peers. */
+/* test_hostile.c: raw clients send bad headers, wrong protocols, huge lengths, garbage and silence
+ * to a pull socket over tcp and ipc; it must drop and count them and keep serving valid peers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
