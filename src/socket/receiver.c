@@ -35,12 +35,13 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg *m)
         pthread_mutex_unlock(&s->mtx);
         return MSOCK_EAGAIN;
     }
+    /* Counted before a receiver can see the message, so statistics never lag behind it. */
+    ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, 1);
+    ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, wire_len);
     if (s->recvq.count == 1)
         ms_socket_update_fds(s);
     pthread_cond_signal(&s->recv_cv);
     pthread_mutex_unlock(&s->mtx);
-    ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, 1);
-    ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, wire_len);
     return 0;
 }
 

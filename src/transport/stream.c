@@ -46,7 +46,7 @@ struct ms_stream_conn {
     size_t rlen, rpos;
     msock_msg *rx_held; /* delivered while the socket was full */
     bool rx_paused;
-    ms_task resume_task, close_task;
+    ms_task resume_task, close_task, free_task;
 
     /* Under mtx: */
     pthread_mutex_t mtx;
@@ -100,6 +100,18 @@ static void conn_free(ms_stream_conn *c)
     free(c);
 }
 
+/* Frees on the reactor thread, after every task of this connection already queued there has
+ * run: tasks may be pending when the last pipe reference goes away on another thread. */
+static void conn_free_task(ms_task *t)
+{
+    conn_free(MS_CONTAINER_OF(t, ms_stream_conn, free_task));
+}
+
+static void conn_free_later(ms_stream_conn *c)
+{
+    ms_reactor_post(c->reactor, &c->free_task);
+}
+
 static void conn_close_task(ms_task *t)
 {
     ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, close_task);
@@ -119,12 +131,12 @@ static void conn_close_task(ms_task *t)
     if (c->pipe) {
         ms_pipe *p = c->pipe;
         ms_pipe_gone(p, reason);
-        ms_pipe_release(p); /* may free c: nothing after this */
+        ms_pipe_release(p); /* may schedule c's free: nothing after this */
         return;
     }
     if (c->done)
         c->done(c->done_arg, c, reason ? reason : MSOCK_ECONNRESET);
-    conn_free(c);
+    conn_free_later(c);
 }
 
 /* Builds the iovecs for up to STREAM_IOV_MSGS queued messages, skipping tx_off bytes. */
@@ -234,7 +246,7 @@ static void stream_close(void *tp)
 
 static void stream_free(void *tp)
 {
-    conn_free(tp);
+    conn_free_later(tp);
 }
 
 static void conn_on_writable(ms_stream_conn *c)
@@ -476,6 +488,7 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
     ms_msgq_init(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
     ms_task_init(&c->resume_task, conn_resume_task);
     ms_task_init(&c->close_task, conn_close_task);
+    ms_task_init(&c->free_task, conn_free_task);
     ms_timer_init(&c->hs_timer, conn_hs_timeout);
     ms_sp_decoder_init(&c->dec, framing, ep->opts.recv_maxsz);
     ms_sp_header_encode(c->hs_out, ep->sock->proto->self);

@@ -338,7 +338,12 @@ static void add_pre_veto(tu_transport t)
     TU_OK(msock_recv(pull, buf, &len, 0));
     assert_int_equal(len, 7);
     assert_memory_equal(buf, "welcome", 7);
-    assert_int_equal(tu_stat(pull, MSOCK_STAT_PIPES_REJECTED), (uint64_t)tu_waiter_vetoed(w));
+    /* Counters may trail the event they count by a moment (MSGS_RECV is bumped after the
+     * message is queued): wait for them, then demand the exact value. */
+    uint64_t vetoed = (uint64_t)tu_waiter_vetoed(w);
+    assert_true(tu_stat_wait_at_least(pull, MSOCK_STAT_PIPES_REJECTED, vetoed, TU_DEADLINE_MS));
+    assert_int_equal(tu_stat(pull, MSOCK_STAT_PIPES_REJECTED), vetoed);
+    assert_true(tu_stat_wait_at_least(pull, MSOCK_STAT_MSGS_RECV, 1, TU_DEADLINE_MS));
     assert_int_equal(tu_stat(pull, MSOCK_STAT_MSGS_RECV), 1);
     TU_OK(msock_close(push));
     TU_OK(msock_close(pull));
