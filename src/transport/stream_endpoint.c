@@ -24,6 +24,7 @@ typedef struct stream_dialer {
     const ms_stream_kind *kind;
     ms_ev ev;
     int fd;                   /* connecting socket, -1 when idle */
+    ms_timer connect_timer;   /* a connect that hangs (no SYN answer) ends like a handshake */
     ms_stream_conn *hs_conn;  /* connection in its handshake */
     char peer_url[MS_URL_MAX + 8];
 } stream_dialer;
@@ -48,6 +49,17 @@ static int socket_for(int family)
 
 /* ---- dialer ---- */
 
+static void dialer_drop_fd(stream_dialer *d);
+
+static void dialer_connect_timeout(ms_timer *t)
+{
+    stream_dialer *d = MS_CONTAINER_OF(t, stream_dialer, connect_timer);
+    if (d->fd < 0)
+        return;
+    dialer_drop_fd(d);
+    ms_endpoint_dial_done(d->ep, MSOCK_ETIMEDOUT);
+}
+
 int ms_stream_dialer_init(ms_endpoint *ep, void **tp, const ms_stream_kind *kind)
 {
     if (kind->framing == MS_SP_FRAMING_TCP && ep->url.host[0] == '\0')
@@ -58,6 +70,7 @@ int ms_stream_dialer_init(ms_endpoint *ep, void **tp, const ms_stream_kind *kind
     d->ep = ep;
     d->kind = kind;
     d->fd = -1;
+    ms_timer_init(&d->connect_timer, dialer_connect_timeout);
     snprintf(d->peer_url, sizeof d->peer_url, "%s", ep->url.raw);
     *tp = d;
     return 0;
@@ -73,6 +86,7 @@ static void dialer_hs_done(void *arg, ms_stream_conn *c, int rv)
 
 static void dialer_drop_fd(stream_dialer *d)
 {
+    ms_timer_cancel(d->ep->reactor, &d->connect_timer);
     if (d->fd >= 0) {
         ms_reactor_del(&d->ev);
         close(d->fd);
@@ -82,6 +96,7 @@ static void dialer_drop_fd(stream_dialer *d)
 
 static void dialer_connected(stream_dialer *d)
 {
+    ms_timer_cancel(d->ep->reactor, &d->connect_timer);
     int fd = d->fd;
     ms_reactor_del(&d->ev);
     d->fd = -1;
@@ -141,7 +156,9 @@ void ms_stream_dialer_connect(void *tp)
         close(fd);
         d->fd = -1;
         ms_endpoint_dial_done(d->ep, rv);
+        return;
     }
+    ms_timer_schedule(d->ep->reactor, &d->connect_timer, d->ep->opts.handshake_timeout);
 }
 
 void ms_stream_dialer_close(void *tp)
