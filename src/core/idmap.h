@@ -13,6 +13,7 @@ struct ms_idmap {
     uint32_t next_id;
 };
 
+/* A zero-filled ms_idmap (a static one, say) is already a valid empty map. */
 void ms_idmap_init(ms_idmap *m);
 void ms_idmap_fini(ms_idmap *m);
 /* Stores value under a fresh id written to *id. 0 or MSOCK_ENOMEM. */

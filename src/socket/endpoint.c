@@ -12,7 +12,6 @@
 
 static pthread_mutex_t endpoints_mtx = PTHREAD_MUTEX_INITIALIZER;
 static ms_idmap endpoints;
-static bool endpoints_ready;
 
 static void endpoint_schedule_redial(ms_endpoint *ep)
 {
@@ -155,10 +154,6 @@ int ms_endpoint_create(ms_endpoint **out, ms_socket *s, int kind, const char *ur
     }
     ms_socket_hold(s);
     pthread_mutex_lock(&endpoints_mtx);
-    if (!endpoints_ready) {
-        ms_idmap_init(&endpoints);
-        endpoints_ready = true;
-    }
     rv = ms_idmap_alloc(&endpoints, ep, &ep->id);
     pthread_mutex_unlock(&endpoints_mtx);
     if (rv != 0) {
@@ -293,7 +288,7 @@ ms_endpoint *ms_endpoint_find(uint32_t id, int kind)
 {
     ms_endpoint *ep = NULL;
     pthread_mutex_lock(&endpoints_mtx);
-    if (endpoints_ready && (ep = ms_idmap_get(&endpoints, id)) != NULL) {
+    if ((ep = ms_idmap_get(&endpoints, id)) != NULL) {
         if (ep->kind == kind)
             ms_endpoint_hold(ep);
         else

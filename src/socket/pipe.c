@@ -14,7 +14,6 @@
 
 static pthread_mutex_t pipes_mtx = PTHREAD_MUTEX_INITIALIZER;
 static ms_idmap pipes;
-static bool pipes_ready;
 
 static void pipe_event(ms_socket *s, ms_pipe *p, int ev)
 {
@@ -72,10 +71,6 @@ int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t p
     snprintf(p->url, sizeof p->url, "%s", url);
 
     pthread_mutex_lock(&pipes_mtx);
-    if (!pipes_ready) {
-        ms_idmap_init(&pipes);
-        pipes_ready = true;
-    }
     int rv = ms_idmap_alloc(&pipes, p, &p->id);
     pthread_mutex_unlock(&pipes_mtx);
     if (rv != 0) {
@@ -199,7 +194,7 @@ ms_pipe *ms_pipe_find(uint32_t id)
 {
     ms_pipe *p = NULL;
     pthread_mutex_lock(&pipes_mtx);
-    if (pipes_ready && (p = ms_idmap_get(&pipes, id)) != NULL) {
+    if ((p = ms_idmap_get(&pipes, id)) != NULL) {
         /* A pipe whose last reference is being dropped is as good as gone. */
         int r = atomic_load(&p->refs);
         while (r > 0 && !atomic_compare_exchange_weak(&p->refs, &r, r + 1))

@@ -19,7 +19,6 @@
 
 static pthread_mutex_t sockets_mtx = PTHREAD_MUTEX_INITIALIZER;
 static ms_idmap sockets;
-static bool sockets_ready;
 
 int ms_socket_create(ms_socket **out, const ms_protocol *p)
 {
@@ -40,10 +39,6 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     ms_msgq_init(&s->recvq, (size_t)s->opts.recv_queue_msgs, s->opts.recv_queue_bytes);
     s->recv_fd = s->send_fd = -1;
     pthread_mutex_lock(&sockets_mtx);
-    if (!sockets_ready) {
-        ms_idmap_init(&sockets);
-        sockets_ready = true;
-    }
     rv = ms_idmap_alloc(&sockets, s, &s->id);
     pthread_mutex_unlock(&sockets_mtx);
     if (rv != 0) {
@@ -58,7 +53,7 @@ ms_socket *ms_socket_find(uint32_t id)
 {
     ms_socket *s = NULL;
     pthread_mutex_lock(&sockets_mtx);
-    if (sockets_ready && (s = ms_idmap_get(&sockets, id)) != NULL)
+    if ((s = ms_idmap_get(&sockets, id)) != NULL)
         ms_socket_hold(s);
     pthread_mutex_unlock(&sockets_mtx);
     return s;
