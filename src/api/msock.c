@@ -243,4 +243,5 @@ void msock_fini(void)
 {
     ms_reactors_stop();
     ms_msg_cache_flush();
+    ms_msg_depot_drain();
 }

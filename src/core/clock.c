@@ -10,6 +10,27 @@ int64_t ms_clock_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t ms_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t ms_spin_ns(void)
+{
+    static atomic_llong spin = -1;
+    long long v = atomic_load_explicit(&spin, memory_order_relaxed);
+    if (v < 0) {
+        const char *env = getenv("MSOCK_SPIN_US");
+        v = env && *env ? atoll(env) * 1000 : 50000;
+        if (v < 0)
+            v = 0;
+        atomic_store_explicit(&spin, v, memory_order_relaxed);
+    }
+    return v;
+}
+
 int64_t ms_deadline_after(int64_t timeout_ms)
 {
     if (timeout_ms < 0)
@@ -22,6 +43,15 @@ struct timespec ms_deadline_timespec(int64_t deadline_ms)
 {
     struct timespec ts = {.tv_sec = deadline_ms / 1000, .tv_nsec = (deadline_ms % 1000) * 1000000};
     return ts;
+}
+
+void ms_mutex_init_fast(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
 }
 
 void ms_cond_init(pthread_cond_t *c)

@@ -11,10 +11,25 @@
 
 /* Milliseconds since an arbitrary start, CLOCK_MONOTONIC. */
 int64_t ms_clock_ms(void);
+/* Nanoseconds on CLOCK_MONOTONIC. */
+int64_t ms_clock_ns(void);
+/* How long a blocking receive polls before it sleeps, in ns: MSOCK_SPIN_US (default 50 µs). */
+int64_t ms_spin_ns(void);
+static inline void ms_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 /* Absolute deadline for a timeout in ms (-1 or any negative: MS_NEVER). */
 int64_t ms_deadline_after(int64_t timeout_ms);
 /* A CLOCK_MONOTONIC timespec for pthread_cond_timedwait on condvars made by ms_cond_init. */
 struct timespec ms_deadline_timespec(int64_t deadline_ms);
+/* A mutex for short critical sections on the message path: it spins briefly before sleeping,
+ * so a lock held for a few hundred nanoseconds by another core costs no futex calls. */
+void ms_mutex_init_fast(pthread_mutex_t *m);
+#define MS_MUTEX_FAST_INITIALIZER PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+
 /* Condition variables that wait on the monotonic clock. */
 void ms_cond_init(pthread_cond_t *c);
 /* Waits until signalled or the deadline; returns false when the deadline has passed. */

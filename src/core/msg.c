@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/msg.h"
+#include "core/msg_depot.h"
 
 /* Free bytes kept in front of a new body so that small msock_msg_insert calls move nothing. */
 #define MSG_HEADROOM 32
@@ -42,6 +43,24 @@ static pthread_key_t msg_cache_key;
 static bool msg_cache_key_ok;
 static pthread_once_t msg_cache_once = PTHREAD_ONCE_INIT;
 
+/* Depot kinds: one per chunk class, then the message structs. */
+#define MSG_DEPOT_STRUCTS MSG_CLASS_COUNT
+_Static_assert(MSG_CLASS_COUNT + 1 <= MS_DEPOT_KINDS, "the depot has a kind per class");
+
+/* Frees a NULL-terminated chain of free chunks (linked through data) or structs (through next). */
+static void msg_free_chain(unsigned kind, void *chain)
+{
+    while (chain != NULL) {
+        void *next;
+        if (kind == MSG_DEPOT_STRUCTS)
+            next = ((msock_msg *)chain)->next;
+        else
+            memcpy(&next, ((ms_chunk *)chain)->data, sizeof next);
+        free(chain);
+        chain = next;
+    }
+}
+
 /* What an empty message without a chunk reports as its body: never NULL, so callers may pass
  * it to memcpy with a zero length. Nothing is ever written to it. */
 static uint8_t msg_empty_body[1];
@@ -56,9 +75,15 @@ static void msg_cache_thread_exit(void *unused)
 
 /* The main thread runs no pthread key destructors when the process exits; flushing here keeps
  * leak checkers quiet about its cache. */
+void ms_msg_depot_drain(void)
+{
+    ms_depot_drain(msg_free_chain);
+}
+
 __attribute__((destructor)) static void msg_cache_process_exit(void)
 {
     msg_cache_thread_exit(NULL);
+    ms_msg_depot_drain();
 }
 
 static void msg_cache_key_create(void)
@@ -114,6 +139,9 @@ static ms_chunk *msg_chunk_new(size_t min_cap)
     unsigned cls = msg_class_for(min_cap);
     if (cls < MSG_CLASS_COUNT) {
         struct msg_cache *mc = &msg_cache;
+        /* A batch from the depot is cached memory: the thread-exit flush must know of it. */
+        if (mc->chunks[cls] == NULL && msg_cache_usable() && (mc->chunks[cls] = ms_depot_get(cls)) != NULL)
+            mc->chunk_count[cls] = MS_DEPOT_BATCH;
         c = mc->chunks[cls];
         if (c != NULL) {
             memcpy(&mc->chunks[cls], c->data, sizeof(ms_chunk *));
@@ -136,10 +164,27 @@ static ms_chunk *msg_chunk_new(size_t min_cap)
     return c;
 }
 
+/* Cuts the first MS_DEPOT_BATCH chunks off a full class cache and hands them to the depot. */
+static void msg_chunk_spill(struct msg_cache *mc, uint32_t cls)
+{
+    ms_chunk *head = mc->chunks[cls], *last = head;
+    for (unsigned i = 1; i < MS_DEPOT_BATCH; i++)
+        memcpy(&last, last->data, sizeof(ms_chunk *));
+    memcpy(&mc->chunks[cls], last->data, sizeof(ms_chunk *));
+    ms_chunk *end = NULL;
+    memcpy(last->data, &end, sizeof(ms_chunk *));
+    mc->chunk_count[cls] -= MS_DEPOT_BATCH;
+    if (!ms_depot_put(cls, head, msg_class_cap(cls)))
+        msg_free_chain(cls, head);
+}
+
 static void msg_chunk_recycle(ms_chunk *c)
 {
     struct msg_cache *mc = &msg_cache;
     uint32_t cls = c->size_class;
+    if (cls < MSG_CLASS_COUNT && mc->chunk_count[cls] >= msg_class_depth(cls) &&
+        msg_class_depth(cls) >= 2 * MS_DEPOT_BATCH && !mc->closed)
+        msg_chunk_spill(mc, cls);
     if (cls < MSG_CLASS_COUNT && mc->chunk_count[cls] < msg_class_depth(cls) && msg_cache_usable()) {
         memcpy(c->data, &mc->chunks[cls], sizeof(ms_chunk *));
         mc->chunks[cls] = c;
@@ -176,6 +221,8 @@ static bool msg_chunk_shared(ms_chunk *c)
 static msock_msg *msg_struct_new(void)
 {
     struct msg_cache *mc = &msg_cache;
+    if (mc->msgs == NULL && msg_cache_usable() && (mc->msgs = ms_depot_get(MSG_DEPOT_STRUCTS)) != NULL)
+        mc->msg_count = MS_DEPOT_BATCH;
     msock_msg *m = mc->msgs;
     if (m != NULL) {
         mc->msgs = m->next;
@@ -197,6 +244,16 @@ static msock_msg *msg_struct_new(void)
 static void msg_struct_recycle(msock_msg *m)
 {
     struct msg_cache *mc = &msg_cache;
+    if (mc->msg_count >= MSG_CACHE_MSGS && !mc->closed) {
+        msock_msg *head = mc->msgs, *last = head;
+        for (unsigned i = 1; i < MS_DEPOT_BATCH; i++)
+            last = last->next;
+        mc->msgs = last->next;
+        last->next = NULL;
+        mc->msg_count -= MS_DEPOT_BATCH;
+        if (!ms_depot_put(MSG_DEPOT_STRUCTS, head, sizeof *m))
+            msg_free_chain(MSG_DEPOT_STRUCTS, head);
+    }
     if (mc->msg_count < MSG_CACHE_MSGS && msg_cache_usable()) {
         m->next = mc->msgs;
         mc->msgs = m;

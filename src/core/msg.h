@@ -50,5 +50,7 @@ int ms_msg_header_chop(msock_msg *m, size_t len);
 void ms_msg_header_clear(msock_msg *m);
 /* Frees the calling thread's recycling caches (called at thread exit and by msock_fini). */
 void ms_msg_cache_flush(void);
+/* Frees the buffers parked in the shared depot (process exit, msock_fini). */
+void ms_msg_depot_drain(void);
 
 #endif

@@ -15,6 +15,7 @@
 
 #define REACTOR_BATCH 128
 #define REACTOR_MAX 64
+#define REACTOR_RBUF 65536
 
 struct ms_reactor {
     int epfd;
@@ -24,6 +25,7 @@ struct ms_reactor {
     ms_task *tasks_head, *tasks_tail;
     ms_timer_heap timers;
     atomic_bool stop;
+    uint8_t rbuf[REACTOR_RBUF];
 };
 
 static pthread_mutex_t reactors_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -118,7 +120,7 @@ static int reactor_create(ms_reactor **rp)
     ms_reactor *r = calloc(1, sizeof *r);
     if (!r)
         return MSOCK_ENOMEM;
-    pthread_mutex_init(&r->mtx, NULL);
+    ms_mutex_init_fast(&r->mtx);
     r->epfd = epoll_create1(EPOLL_CLOEXEC);
     r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
@@ -228,6 +230,12 @@ bool ms_reactor_post(ms_reactor *r, ms_task *t)
             ms_debug("eventfd write: %s", strerror(errno));
     }
     return true;
+}
+
+uint8_t *ms_reactor_rbuf(ms_reactor *r, size_t *cap)
+{
+    *cap = sizeof r->rbuf;
+    return r->rbuf;
 }
 
 bool ms_reactor_on_thread(const ms_reactor *r)

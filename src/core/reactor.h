@@ -44,6 +44,9 @@ void ms_task_init(ms_task *t, void (*fn)(ms_task *));
 /* Queues t to run on r's thread soon. Any thread; never blocks on the reactor. Returns false
  * when t was already queued (it will run once). */
 bool ms_reactor_post(ms_reactor *r, ms_task *t);
+/* The reactor's scratch read buffer (reactor thread only): connections read into it and
+ * decode at once, so an idle connection owns no read buffer. */
+uint8_t *ms_reactor_rbuf(ms_reactor *r, size_t *cap);
 /* True on r's own thread. */
 bool ms_reactor_on_thread(const ms_reactor *r);
 

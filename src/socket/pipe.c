@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
 #include "core/idmap.h"
 #include "core/log.h"
 #include "core/msg.h"
@@ -12,7 +13,7 @@
 #include "socket/sender.h"
 #include "socket/socket.h"
 
-static pthread_mutex_t pipes_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t pipes_mtx = MS_MUTEX_FAST_INITIALIZER;
 static ms_idmap pipes;
 
 static void pipe_event(ms_socket *s, ms_pipe *p, int ev)
@@ -125,10 +126,11 @@ int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t p
     return 0;
 }
 
-int ms_pipe_deliver(ms_pipe *p, msock_msg *m)
+int ms_pipe_deliver(ms_pipe *p, msock_msg **head, bool force)
 {
-    m->pipe_id = p->id;
-    return ms_receiver_deliver(p->sock, p, m);
+    for (msock_msg *m = *head; m; m = m->next)
+        m->pipe_id = p->id;
+    return ms_receiver_deliver(p->sock, p, head, force);
 }
 
 void ms_pipe_send_ready(ms_pipe *p)

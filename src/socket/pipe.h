@@ -36,10 +36,10 @@ struct ms_pipe {
  * (vetoed), MSOCK_ECLOSED. Reactor or user thread; no locks held. */
 int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t peer_proto,
                    const char *url, ms_pipe **out);
-/* A received message: stamps it with the pipe and queues it. 0 (taken), MSOCK_EAGAIN (socket
- * full: the transport keeps m, stops reading and waits for ops->recv_resume) or MSOCK_ECLOSED
- * (the transport frees m). */
-int ms_pipe_deliver(ms_pipe *p, msock_msg *m);
+/* Received messages: stamps them with the pipe and queues them (ms_receiver_deliver says how
+ * force and the results work). A stream delivers whole chains with force; inproc delivers one
+ * message without. */
+int ms_pipe_deliver(ms_pipe *p, msock_msg **head, bool force);
 /* The outbound queue has room again after a send said MSOCK_EAGAIN. */
 void ms_pipe_send_ready(ms_pipe *p);
 /* The connection is closed: the socket drops the pipe, the dialer redials. Exactly once.

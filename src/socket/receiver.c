@@ -1,6 +1,7 @@
 /* receiver.c: the receiver policies. "all" queues each message (stamped with its pipe) into
  * the socket's bounded queue and pauses a pipe whose message does not fit, resuming it when a
  * receive makes room; "none" drops data but the transport keeps reading to notice closes. */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -10,39 +11,66 @@
 #include "socket/receiver.h"
 #include "socket/socket.h"
 
-int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg *m)
+static void receiver_pause(ms_socket *s, ms_pipe *p)
+{
+    if (!p->rx_blocked) {
+        p->rx_blocked = true;
+        p->rx_next = s->rx_blocked;
+        s->rx_blocked = p;
+    }
+}
+
+int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
 {
     if (s->proto->recv_policy == MS_RECV_NONE) {
-        ms_msg_free(m);
+        while (*head) {
+            msock_msg *m = *head;
+            *head = m->next;
+            ms_msg_free(m);
+        }
         return 0;
     }
-    if (s->proto->recv_hook && s->proto->recv_hook(s, p, m) != 0) {
-        ms_msg_free(m);
-        return 0;
-    }
-    size_t wire_len = ms_msg_wire_len(m);
+    uint64_t n = 0, bytes = 0;
+    int rv = 0;
     pthread_mutex_lock(&s->mtx);
     if (s->closed) {
         pthread_mutex_unlock(&s->mtx);
         return MSOCK_ECLOSED;
     }
-    if (ms_msgq_put(&s->recvq, m) != 0) {
-        if (!p->rx_blocked) {
-            p->rx_blocked = true;
-            p->rx_next = s->rx_blocked;
-            s->rx_blocked = p;
+    bool was_empty = ms_msgq_empty(&s->recvq);
+    while (*head) {
+        msock_msg *m = *head;
+        if (!force && !ms_msgq_can_put(&s->recvq, ms_msg_wire_len(m))) {
+            receiver_pause(s, p);
+            rv = MSOCK_EAGAIN;
+            break;
         }
-        pthread_mutex_unlock(&s->mtx);
-        return MSOCK_EAGAIN;
+        *head = m->next;
+        m->next = NULL;
+        if (s->proto->recv_hook && s->proto->recv_hook(s, p, m) != 0) {
+            ms_msg_free(m);
+            continue;
+        }
+        n++;
+        bytes += ms_msg_wire_len(m);
+        ms_msgq_put_force(&s->recvq, m);
     }
-    /* Counted before a receiver can see the message, so statistics never lag behind it. */
-    ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, 1);
-    ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, wire_len);
-    if (s->recvq.count == 1)
-        ms_socket_update_fds(s);
-    pthread_cond_signal(&s->recv_cv);
+    if (force && ms_msgq_full(&s->recvq)) {
+        receiver_pause(s, p);
+        rv = MSOCK_EAGAIN;
+    }
+    if (n) {
+        atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_release);
+        /* Counted before a receiver can see them, so statistics never lag behind. */
+        ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, n);
+        ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, bytes);
+        if (was_empty)
+            ms_socket_update_fds(s);
+        /* One wake-up per batch; a woken receiver passes it on while messages remain. */
+        pthread_cond_signal(&s->recv_cv);
+    }
     pthread_mutex_unlock(&s->mtx);
-    return 0;
+    return rv;
 }
 
 void ms_receiver_remove(ms_socket *s, ms_pipe *p)
@@ -58,8 +86,30 @@ void ms_receiver_remove(ms_socket *s, ms_pipe *p)
     p->rx_next = NULL;
 }
 
+/* Waits briefly without sleeping for a message that is about to arrive: waking a sleeping
+ * thread on another core costs more than the whole exchange when a peer answers quickly. */
+static void receiver_spin(ms_socket *s)
+{
+    int64_t spin = ms_spin_ns();
+    if (spin == 0)
+        return;
+    int64_t until = ms_clock_ns() + spin;
+    for (unsigned i = 1; atomic_load_explicit(&s->recv_ready, memory_order_acquire) == 0; i++) {
+        if ((i & 63) == 0 && (ms_clock_ns() > until || atomic_load(&s->closing_flag)))
+            return;
+        /* Yield now and then: on a small machine the reactor that brings the message may be
+         * waiting for this very core. */
+        if ((i & 15) == 0)
+            sched_yield();
+        else
+            ms_cpu_relax();
+    }
+}
+
 int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonblock)
 {
+    if (!nonblock && atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0)
+        receiver_spin(s);
     pthread_mutex_lock(&s->mtx);
     msock_msg *m;
     while ((m = ms_msgq_get(&s->recvq)) == NULL) {
@@ -72,6 +122,7 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
             return nonblock ? MSOCK_EAGAIN : MSOCK_ETIMEDOUT;
         }
     }
+    atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_relaxed);
     /* Paused pipes resume once there is room. They are held and copied out of the list, so
      * neither they nor the list can change under us while we call their transports. */
     ms_pipe *local[32], **resume = local;

@@ -5,8 +5,13 @@
 
 #include "core/defs.h"
 
-/* Takes m from pipe p: 0, MSOCK_EAGAIN (queue full, p paused) or MSOCK_ECLOSED. */
-int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg *m);
+/* Takes messages from pipe p under one lock; the protocol's receive hook runs on each (under
+ * the lock) and may drop it. Without force, *head is one message, taken only if it fits:
+ * 0, or MSOCK_EAGAIN (not taken; p paused). With force, the whole chain *head (linked through
+ * next) is taken, so a stream never holds decoded messages back: 0, or MSOCK_EAGAIN (taken,
+ * but the queue is full: p paused, stop reading). MSOCK_ECLOSED: nothing taken. A paused pipe
+ * hears ops->recv_resume when there is room. */
+int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force);
 /* Receives one message, waiting until deadline unless nonblock; resumes paused pipes. */
 int ms_receiver_recv(ms_socket *s, msock_msg **m, int64_t deadline, bool nonblock);
 /* Under s->mtx: forget p (it is going away). */

@@ -17,7 +17,7 @@
 #include "socket/sender.h"
 #include "socket/socket.h"
 
-static pthread_mutex_t sockets_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t sockets_mtx = MS_MUTEX_FAST_INITIALIZER;
 static ms_idmap sockets;
 
 int ms_socket_create(ms_socket **out, const ms_protocol *p)
@@ -30,7 +30,7 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
         return MSOCK_ENOMEM;
     s->proto = p;
     atomic_init(&s->refs, 1);
-    pthread_mutex_init(&s->mtx, NULL);
+    ms_mutex_init_fast(&s->mtx);
     ms_cond_init(&s->recv_cv);
     ms_cond_init(&s->send_cv);
     ms_cond_init(&s->pipes_cv);
@@ -113,6 +113,7 @@ int ms_socket_close(ms_socket *s)
         return MSOCK_ECLOSED;
     }
     s->closing = true;
+    atomic_store(&s->closing_flag, true);
     pthread_mutex_unlock(&s->mtx);
 
     pthread_mutex_lock(&sockets_mtx);

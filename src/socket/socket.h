@@ -19,6 +19,7 @@ struct ms_socket {
     pthread_cond_t recv_cv, send_cv, pipes_cv;
     ms_opts opts;
     bool closing, closed;
+    atomic_bool closing_flag; /* closing, readable without the lock */
 
     ms_endpoint *endpoints;
     ms_pipe *pipes;
@@ -27,6 +28,7 @@ struct ms_socket {
 
     /* receiver */
     ms_msgq recvq;
+    atomic_size_t recv_ready; /* recvq.count, readable without the lock (for spinning) */
     ms_pipe *rx_blocked;
     /* sender */
     ms_pipe *ready; /* ring of pipes that can take a message; next pick is this one */

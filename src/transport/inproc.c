@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/msg.h"
 #include "socket/endpoint.h"
@@ -81,9 +82,11 @@ static int inproc_send(void *tp, msock_msg *m)
         return 0;
     }
     /* Delivery stamps the message with the receiving pipe: its origin as the peer sees it. */
-    int rv = ms_pipe_deliver(peer, m);
+    m->next = NULL;
+    msock_msg *chain = m;
+    int rv = ms_pipe_deliver(peer, &chain, false);
     ms_pipe_release(peer);
-    return rv;
+    return rv; /* on failure m is still the caller's */
 }
 
 static void inproc_recv_resume(void *tp)
@@ -147,7 +150,7 @@ static int inproc_connect_to(ms_endpoint *dialer, ms_endpoint *listener)
     inproc_pair *pr = calloc(1, sizeof *pr);
     if (!pr)
         return MSOCK_ENOMEM;
-    pthread_mutex_init(&pr->mtx, NULL);
+    ms_mutex_init_fast(&pr->mtx);
     atomic_init(&pr->refs, 2);
     for (int i = 0; i < 2; i++) {
         pr->ends[i].pair = pr;

@@ -1,7 +1,7 @@
-/* stream.c: one SP connection over a stream fd. The sending thread writes straight to the fd
- * while the outbound queue is empty; otherwise the reactor gathers queued messages into one
- * sendmsg. Reads pull 64 KiB at a time and parse every whole message in them; big bodies are
- * read straight into their message. */
+/* stream.c: one SP connection over a stream fd. An occasional send is written straight to the
+ * fd by the sending thread; a burst of sends is queued and the reactor gathers it into few
+ * sendmsg calls. Reads pull 64 KiB into the reactor's buffer and hand every whole message in
+ * it up under one lock; big bodies are read straight into their message. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/msg.h"
 #include "core/msgq.h"
@@ -21,9 +22,11 @@
 #include "transport/sp_codec.h"
 #include "transport/stream.h"
 
-#define STREAM_RBUF 65536
-#define STREAM_READ_BUDGET (4 * STREAM_RBUF) /* per event, so one busy peer cannot starve */
-#define STREAM_IOV_MSGS 64
+#define STREAM_READ_BUDGET (256 * 1024) /* per event, so one busy peer cannot starve others */
+#define STREAM_IOV_MSGS 256
+/* Sends closer together than this are batched by the reactor instead of written one by one:
+ * a busy sender then costs a queue append, not a system call, per message. */
+#define STREAM_BATCH_WINDOW_NS 10000
 
 struct ms_stream_conn {
     ms_ev ev;
@@ -42,17 +45,16 @@ struct ms_stream_conn {
     bool established, closed;
     ms_timer hs_timer;
     ms_sp_decoder dec;
-    uint8_t *rbuf;
-    size_t rlen, rpos;
-    msock_msg *rx_held; /* delivered while the socket was full */
-    bool rx_paused;
-    ms_task resume_task, close_task, free_task;
+    bool rx_paused; /* the socket queue is full: read again on recv_resume */
+    ms_task resume_task, close_task, free_task, flush_task;
 
     /* Under mtx: */
     pthread_mutex_t mtx;
     ms_msgq txq;
     size_t tx_off;     /* bytes of the head message already written, prefix included */
     bool tx_blocked;   /* the kernel said EAGAIN: wait for EPOLLOUT */
+    bool flush_queued; /* flush_task is posted: it writes what is queued */
+    int64_t last_send_ns;
     bool want_ready;   /* a sender was told MSOCK_EAGAIN */
     bool closing;
     int close_reason;
@@ -91,10 +93,7 @@ static void conn_fail(ms_stream_conn *c, int reason)
 static void conn_free(ms_stream_conn *c)
 {
     ms_msgq_fini(&c->txq);
-    if (c->rx_held)
-        ms_msg_free(c->rx_held);
     ms_sp_decoder_fini(&c->dec);
-    free(c->rbuf);
     pthread_mutex_destroy(&c->mtx);
     ms_endpoint_release(c->ep);
     free(c);
@@ -209,6 +208,13 @@ static bool conn_take_ready_locked(ms_stream_conn *c)
     return false;
 }
 
+static int64_t clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int stream_send(void *tp, msock_msg *m)
 {
     ms_stream_conn *c = tp;
@@ -223,7 +229,20 @@ static int stream_send(void *tp, msock_msg *m)
         return MSOCK_EAGAIN;
     }
     ms_msgq_put_force(&c->txq, m);
-    int rv = c->tx_blocked ? 0 : conn_flush_locked(c);
+    if (c->tx_blocked || c->flush_queued) {
+        pthread_mutex_unlock(&c->mtx); /* a write is already on its way */
+        return 0;
+    }
+    int64_t now = clock_ns();
+    bool burst = now - c->last_send_ns < STREAM_BATCH_WINDOW_NS;
+    c->last_send_ns = now;
+    if (burst) {
+        c->flush_queued = true;
+        pthread_mutex_unlock(&c->mtx);
+        ms_reactor_post(c->reactor, &c->flush_task);
+        return 0;
+    }
+    int rv = conn_flush_locked(c);
     pthread_mutex_unlock(&c->mtx);
     if (rv != 0)
         conn_close_async(c, rv); /* m was accepted; the connection's loss drops it */
@@ -253,9 +272,11 @@ static void conn_on_writable(ms_stream_conn *c)
 {
     pthread_mutex_lock(&c->mtx);
     c->tx_blocked = false;
-    int rv = conn_flush_locked(c);
+    c->flush_queued = false;
+    bool had = !ms_msgq_empty(&c->txq);
+    int rv = had ? conn_flush_locked(c) : 0;
     bool ready = conn_take_ready_locked(c);
-    bool drained = ms_msgq_empty(&c->txq);
+    bool drained = had && ms_msgq_empty(&c->txq); /* a lingering close may be waiting */
     pthread_mutex_unlock(&c->mtx);
     if (rv != 0) {
         conn_fail(c, rv);
@@ -276,45 +297,46 @@ static int conn_decode_error(ms_stream_conn *c, int rv)
     return rv;
 }
 
-/* Hands a whole message up; false when the socket is full and reading must pause. */
-static bool conn_deliver(ms_stream_conn *c, msock_msg *m)
+/* Hands decoded messages up; false when the socket is full and reading must pause. */
+static bool conn_deliver(ms_stream_conn *c, msock_msg *head)
 {
-    int rv = ms_pipe_deliver(c->pipe, m);
+    int rv = ms_pipe_deliver(c->pipe, &head, true);
     if (rv == MSOCK_EAGAIN) {
-        c->rx_held = m;
         c->rx_paused = true;
         return false;
     }
-    if (rv != 0)
+    while (head) { /* the socket is closed: nobody will read these */
+        msock_msg *m = head;
+        head = m->next;
         ms_msg_free(m);
+    }
     return true;
+}
+
+static void chain_free(msock_msg *head)
+{
+    while (head) {
+        msock_msg *m = head;
+        head = m->next;
+        ms_msg_free(m);
+    }
 }
 
 /* Reads and delivers until EAGAIN, a pause, or the budget; returns 0 or the closing error. */
 static int conn_read(ms_stream_conn *c)
 {
-    size_t budget = STREAM_READ_BUDGET;
+    size_t cap, budget = STREAM_READ_BUDGET;
+    uint8_t *buf = ms_reactor_rbuf(c->reactor, &cap);
     while (!c->rx_paused) {
-        while (c->rpos < c->rlen) {
-            size_t used = 0;
-            msock_msg *m = NULL;
-            int rv = ms_sp_decoder_feed(&c->dec, c->rbuf + c->rpos, c->rlen - c->rpos, &used, &m);
-            c->rpos += used;
-            if (rv < 0)
-                return conn_decode_error(c, rv);
-            if (rv == 1 && !conn_deliver(c, m))
-                return 0;
-        }
-        c->rpos = c->rlen = 0;
         if (budget == 0) {
             ms_reactor_post(c->reactor, &c->resume_task); /* continue after others had a turn */
             return 0;
         }
         size_t missing = 0;
         uint8_t *room = ms_sp_decoder_body_room(&c->dec, &missing);
-        bool direct = room && missing >= STREAM_RBUF;
-        size_t want = direct ? MS_MIN(missing, budget) : STREAM_RBUF;
-        ssize_t n = read(c->fd, direct ? room : c->rbuf, want);
+        bool direct = room && missing >= cap;
+        size_t want = direct ? MS_MIN(missing, budget) : cap;
+        ssize_t n = read(c->fd, direct ? room : buf, want);
         if (n == 0)
             return MSOCK_ECONNRESET;
         if (n < 0) {
@@ -325,13 +347,32 @@ static int conn_read(ms_stream_conn *c)
             return ms_errno_to_code(errno);
         }
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
+        msock_msg *head = NULL, **tail = &head;
         if (direct) {
-            msock_msg *m = NULL;
-            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &m) == 1 && !conn_deliver(c, m))
-                return 0;
+            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &head) == 1)
+                head->next = NULL;
         } else {
-            c->rlen = (size_t)n;
+            for (size_t pos = 0; pos < (size_t)n;) {
+                size_t used = 0;
+                msock_msg *m = NULL;
+                int rv = ms_sp_decoder_feed(&c->dec, buf + pos, (size_t)n - pos, &used, &m);
+                pos += used;
+                if (rv < 0) {
+                    chain_free(head);
+                    return conn_decode_error(c, rv);
+                }
+                if (rv == 1) {
+                    m->next = NULL;
+                    *tail = m;
+                    tail = &m->next;
+                }
+            }
         }
+        if (head && !conn_deliver(c, head))
+            return 0;
+        /* A short read emptied the kernel buffer: new data brings a new edge. */
+        if ((size_t)n < want)
+            return 0;
     }
     return 0;
 }
@@ -341,17 +382,18 @@ static void conn_resume_task(ms_task *t)
     ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, resume_task);
     if (c->closed || !c->established)
         return;
-    if (c->rx_held) {
-        msock_msg *m = c->rx_held;
-        c->rx_held = NULL;
-        c->rx_paused = false;
-        if (!conn_deliver(c, m))
-            return;
-    }
     c->rx_paused = false;
     int rv = conn_read(c);
     if (rv != 0)
         conn_fail(c, rv);
+}
+
+static void conn_flush_task(ms_task *t)
+{
+    ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, flush_task);
+    if (c->closed)
+        return;
+    conn_on_writable(c);
 }
 
 static void stream_recv_resume(void *tp)
@@ -464,10 +506,7 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
                           ms_stream_done_cb done, void *done_arg, ms_stream_conn **track)
 {
     ms_stream_conn *c = calloc(1, sizeof *c);
-    uint8_t *rbuf = malloc(STREAM_RBUF);
-    if (!c || !rbuf) {
-        free(c);
-        free(rbuf);
+    if (!c) {
         close(fd);
         if (done)
             done(done_arg, NULL, MSOCK_ENOMEM);
@@ -480,15 +519,15 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
     ms_endpoint_hold(ep);
     c->ep = ep;
     c->framing = framing;
-    c->rbuf = rbuf;
     c->done = done;
     c->done_arg = done_arg;
     snprintf(c->url, sizeof c->url, "%s", url);
-    pthread_mutex_init(&c->mtx, NULL);
+    ms_mutex_init_fast(&c->mtx);
     ms_msgq_init(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
     ms_task_init(&c->resume_task, conn_resume_task);
     ms_task_init(&c->close_task, conn_close_task);
     ms_task_init(&c->free_task, conn_free_task);
+    ms_task_init(&c->flush_task, conn_flush_task);
     ms_timer_init(&c->hs_timer, conn_hs_timeout);
     ms_sp_decoder_init(&c->dec, framing, ep->opts.recv_maxsz);
     ms_sp_header_encode(c->hs_out, ep->sock->proto->self);

@@ -194,6 +194,13 @@ static void test_send_all_shares_body(void **state)
     fixture_close(&f);
 }
 
+/* Delivers one message the way inproc does: taken only if it fits. */
+static int deliver_one(ms_pipe *p, msock_msg *m)
+{
+    msock_msg *chain = m;
+    return ms_pipe_deliver(p, &chain, false);
+}
+
 static void test_receiver_queue_pauses_and_resumes(void **state)
 {
     (void)state;
@@ -201,10 +208,10 @@ static void test_receiver_queue_pauses_and_resumes(void **state)
     fixture_open(&f, &proto_one, 2);
     ms_optval v = {.type = MS_OPT_INT, .v.i = 2};
     assert_int_equal(ms_socket_set(f.sock, MSOCK_OPT_RECV_QUEUE_MSGS, &v), 0);
-    assert_int_equal(ms_pipe_deliver(f.conns[0].pipe, make_msg(1)), 0);
-    assert_int_equal(ms_pipe_deliver(f.conns[1].pipe, make_msg(2)), 0);
+    assert_int_equal(deliver_one(f.conns[0].pipe, make_msg(1)), 0);
+    assert_int_equal(deliver_one(f.conns[1].pipe, make_msg(2)), 0);
     msock_msg *third = make_msg(3);
-    assert_int_equal(ms_pipe_deliver(f.conns[1].pipe, third), MSOCK_EAGAIN);
+    assert_int_equal(deliver_one(f.conns[1].pipe, third), MSOCK_EAGAIN);
     assert_int_equal(f.conns[1].resumes, 0);
     msock_msg *m;
     assert_int_equal(ms_socket_recv(f.sock, &m, 0), 0);
@@ -212,7 +219,7 @@ static void test_receiver_queue_pauses_and_resumes(void **state)
     assert_int_equal(m->pipe_id, f.conns[0].pipe->id); /* stamped with its origin */
     ms_msg_free(m);
     assert_int_equal(f.conns[1].resumes, 1); /* room again: the paused pipe was told */
-    assert_int_equal(ms_pipe_deliver(f.conns[1].pipe, third), 0);
+    assert_int_equal(deliver_one(f.conns[1].pipe, third), 0);
     assert_int_equal(ms_socket_recv(f.sock, &m, 0), 0);
     assert_int_equal(msg_tag(m), 2);
     assert_int_equal(m->pipe_id, f.conns[1].pipe->id);
@@ -224,12 +231,43 @@ static void test_receiver_queue_pauses_and_resumes(void **state)
     fixture_close(&f);
 }
 
+/* A stream hands a whole decoded chain over: all of it is taken, in order, and a full queue
+ * pauses the pipe until a receive makes room. */
+static void test_receiver_batch_takes_all_then_pauses(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, &proto_one, 1);
+    ms_optval v = {.type = MS_OPT_INT, .v.i = 3};
+    assert_int_equal(ms_socket_set(f.sock, MSOCK_OPT_RECV_QUEUE_MSGS, &v), 0);
+    msock_msg *chain = NULL, **tail = &chain;
+    for (int i = 0; i < 5; i++) {
+        msock_msg *m = make_msg(i);
+        *tail = m;
+        tail = &m->next;
+    }
+    assert_int_equal(ms_pipe_deliver(f.conns[0].pipe, &chain, true), MSOCK_EAGAIN);
+    assert_null(chain);
+    uint64_t n = 0;
+    assert_int_equal(msock_stat_get((msock_socket){f.sock->id}, MSOCK_STAT_MSGS_RECV, &n), 0);
+    assert_int_equal(n, 5);
+    for (int i = 0; i < 5; i++) {
+        msock_msg *m;
+        assert_int_equal(ms_socket_recv(f.sock, &m, MSOCK_FLAG_NONBLOCK), 0);
+        assert_int_equal(msg_tag(m), i);
+        ms_msg_free(m);
+        /* Room again only once the queue is below its limit. */
+        assert_int_equal(f.conns[0].resumes, i >= 2 ? 1 : 0);
+    }
+    fixture_close(&f);
+}
+
 static void test_receiver_none_drops(void **state)
 {
     (void)state;
     fixture f;
     fixture_open(&f, &proto_all, 1);
-    assert_int_equal(ms_pipe_deliver(f.conns[0].pipe, make_msg(1)), 0);
+    assert_int_equal(deliver_one(f.conns[0].pipe, make_msg(1)), 0);
     msock_msg *m;
     assert_int_equal(ms_socket_recv(f.sock, &m, 0), MSOCK_ENOTSUP);
     fixture_close(&f);
@@ -272,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_send_to_named_pipe),
         cmocka_unit_test(test_send_all_shares_body),
         cmocka_unit_test(test_receiver_queue_pauses_and_resumes),
+        cmocka_unit_test(test_receiver_batch_takes_all_then_pauses),
         cmocka_unit_test(test_receiver_none_drops),
         cmocka_unit_test(test_close_wakes_blocked_recv_and_send),
     };
