@@ -206,26 +206,6 @@ int ms_endpoint_start(ms_endpoint *ep, int flags)
     return rv;
 }
 
-/* Closes the pipes this endpoint made (under no lock). */
-static void endpoint_close_pipes(ms_endpoint *ep)
-{
-    ms_socket *s = ep->sock;
-    pthread_mutex_lock(&s->mtx);
-    for (;;) {
-        ms_pipe *p = s->pipes;
-        while (p && (p->ep != ep || atomic_load(&p->closing)))
-            p = p->next;
-        if (!p)
-            break;
-        ms_pipe_hold(p);
-        pthread_mutex_unlock(&s->mtx);
-        ms_pipe_close(p);
-        ms_pipe_release(p);
-        pthread_mutex_lock(&s->mtx);
-    }
-    pthread_mutex_unlock(&s->mtx);
-}
-
 void ms_endpoint_close(ms_endpoint *ep, bool close_pipes)
 {
     ms_socket *s = ep->sock;
@@ -258,7 +238,7 @@ void ms_endpoint_close(ms_endpoint *ep, bool close_pipes)
         pthread_mutex_unlock(&ep->mtx);
     }
     if (close_pipes)
-        endpoint_close_pipes(ep);
+        ms_pipes_close(ep->sock, ep);
     if (mapped)
         ms_endpoint_release(ep); /* the id map's reference */
 }

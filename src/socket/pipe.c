@@ -220,3 +220,21 @@ void ms_pipe_close(ms_pipe *p)
     if (attached)
         p->ops->close(p->tp);
 }
+
+void ms_pipes_close(ms_socket *s, const ms_endpoint *ep)
+{
+    pthread_mutex_lock(&s->mtx);
+    for (;;) {
+        ms_pipe *p = s->pipes;
+        while (p && ((ep && p->ep != ep) || atomic_load(&p->closing)))
+            p = p->next;
+        if (!p)
+            break;
+        ms_pipe_hold(p);
+        pthread_mutex_unlock(&s->mtx);
+        ms_pipe_close(p); /* marks it closing first, so the scan moves on */
+        ms_pipe_release(p);
+        pthread_mutex_lock(&s->mtx);
+    }
+    pthread_mutex_unlock(&s->mtx);
+}

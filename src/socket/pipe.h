@@ -54,5 +54,8 @@ void ms_pipe_release(ms_pipe *p);
 ms_pipe *ms_pipe_find(uint32_t id);
 /* Asks the pipe to close (idempotent, non-blocking). */
 void ms_pipe_close(ms_pipe *p);
+/* Asks every pipe of s that ep made (every pipe when ep is NULL) to close, one at a time,
+ * without holding the socket lock while a transport closes. No lock held on entry. */
+void ms_pipes_close(ms_socket *s, const ms_endpoint *ep);
 
 #endif

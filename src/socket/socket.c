@@ -140,19 +140,10 @@ int ms_socket_close(ms_socket *s)
     pthread_cond_broadcast(&s->recv_cv);
     pthread_cond_broadcast(&s->send_cv);
     ms_socket_update_fds(s);
-    /* Close pipes one at a time; each close ends in ms_pipe_gone, which unlinks it. */
-    for (;;) {
-        ms_pipe *p = s->pipes;
-        while (p && atomic_load(&p->closing))
-            p = p->next;
-        if (!p)
-            break;
-        ms_pipe_hold(p);
-        pthread_mutex_unlock(&s->mtx);
-        ms_pipe_close(p);
-        ms_pipe_release(p);
-        pthread_mutex_lock(&s->mtx);
-    }
+    pthread_mutex_unlock(&s->mtx);
+    /* Each close ends in ms_pipe_gone, which unlinks the pipe and wakes pipes_cv. */
+    ms_pipes_close(s, NULL);
+    pthread_mutex_lock(&s->mtx);
     while (s->pipes)
         pthread_cond_wait(&s->pipes_cv, &s->mtx);
     pthread_mutex_unlock(&s->mtx);

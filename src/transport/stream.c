@@ -1,15 +1,12 @@
-/* stream.c: one SP connection over a stream fd. An occasional send is written straight to the
- * fd by the sending thread; a burst of sends is queued and the reactor gathers it into few
- * sendmsg calls. Reads pull 64 KiB into the reactor's buffer and hand every whole message in
- * it up under one lock; big bodies are read straight into their message. */
+/* stream.c: one SP connection over a stream fd: its life (start, handshake, close, free) and
+ * its reads, which pull 64 KiB into the reactor's buffer and hand every whole message in it up
+ * under one lock; big bodies are read straight into their message. Writes: stream_tx.c. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -20,53 +17,16 @@
 #include "socket/pipe.h"
 #include "socket/socket.h"
 #include "transport/sp_codec.h"
-#include "transport/stream.h"
+#include "transport/stream_conn.h"
 
 #define STREAM_READ_BUDGET (256 * 1024) /* per event, so one busy peer cannot starve others */
-#define STREAM_IOV_MSGS 256
-/* Sends closer together than this are batched by the reactor instead of written one by one:
- * a busy sender then costs a queue append, not a system call, per message. */
-#define STREAM_BATCH_WINDOW_NS 10000
-
-struct ms_stream_conn {
-    ms_ev ev;
-    int fd;
-    ms_reactor *reactor;
-    ms_endpoint *ep; /* held */
-    ms_pipe *pipe;   /* set once attached */
-    int framing;
-    char url[MS_URL_MAX + 8];
-    ms_stream_done_cb done;
-    void *done_arg;
-
-    /* Reactor thread only: */
-    uint8_t hs_in[MS_SP_HEADER_LEN];
-    size_t hs_got, hs_sent;
-    bool established, closed;
-    ms_timer hs_timer;
-    ms_sp_decoder dec;
-    bool rx_paused; /* the socket queue is full: read again on recv_resume */
-    ms_task resume_task, close_task, free_task, flush_task;
-
-    /* Under mtx: */
-    pthread_mutex_t mtx;
-    ms_msgq txq;
-    size_t tx_off;     /* bytes of the head message already written, prefix included */
-    bool tx_blocked;   /* the kernel said EAGAIN: wait for EPOLLOUT */
-    bool flush_queued; /* flush_task is posted: it writes what is queued */
-    int64_t last_send_ns;
-    bool want_ready;   /* a sender was told MSOCK_EAGAIN */
-    bool closing;
-    int close_reason;
-    uint8_t hs_out[MS_SP_HEADER_LEN];
-};
 
 static const ms_pipe_ops stream_pipe_ops;
 
 static void conn_close_task(ms_task *t);
 
 /* Starts closing from any thread; the reactor does the work. */
-static void conn_close_async(ms_stream_conn *c, int reason)
+void ms_stream_close_async(ms_stream_conn *c, int reason)
 {
     pthread_mutex_lock(&c->mtx);
     bool first = !c->closing;
@@ -79,7 +39,7 @@ static void conn_close_async(ms_stream_conn *c, int reason)
 }
 
 /* Closes now (reactor thread); c may be freed when this returns. */
-static void conn_fail(ms_stream_conn *c, int reason)
+void ms_stream_fail(ms_stream_conn *c, int reason)
 {
     pthread_mutex_lock(&c->mtx);
     if (!c->closing) {
@@ -138,129 +98,10 @@ static void conn_close_task(ms_task *t)
     conn_free_later(c);
 }
 
-/* Builds the iovecs for up to STREAM_IOV_MSGS queued messages, skipping tx_off bytes. */
-static int conn_gather(ms_stream_conn *c, struct iovec *iov, uint8_t (*pfx)[9])
-{
-    int n = 0, k = 0;
-    size_t skip = c->tx_off;
-    for (msock_msg *m = ms_msgq_peek(&c->txq); m && k < STREAM_IOV_MSGS; m = m->next, k++) {
-        size_t plen = ms_sp_prefix_encode(pfx[k], c->framing, ms_msg_wire_len(m));
-        struct iovec parts[3] = {{pfx[k], plen}, {m->header, m->header_len}, {m->body, m->len}};
-        for (int i = 0; i < 3; i++) {
-            if (parts[i].iov_len <= skip) {
-                skip -= parts[i].iov_len;
-                continue;
-            }
-            iov[n].iov_base = (uint8_t *)parts[i].iov_base + skip;
-            iov[n].iov_len = parts[i].iov_len - skip;
-            skip = 0;
-            n++;
-        }
-    }
-    return n;
-}
-
-/* Drops written messages from the queue head. */
-static void conn_advance(ms_stream_conn *c, size_t written)
-{
-    written += c->tx_off;
-    msock_msg *m;
-    while ((m = ms_msgq_peek(&c->txq)) != NULL) {
-        size_t total = ms_sp_prefix_len(c->framing) + ms_msg_wire_len(m);
-        if (written < total)
-            break;
-        written -= total;
-        ms_msg_free(ms_msgq_get(&c->txq));
-    }
-    c->tx_off = written;
-}
-
-/* Writes as much of the queue as the kernel takes (under mtx). Returns 0 or an error. */
-static int conn_flush_locked(ms_stream_conn *c)
-{
-    struct iovec iov[STREAM_IOV_MSGS * 3];
-    uint8_t pfx[STREAM_IOV_MSGS][9];
-    while (!ms_msgq_empty(&c->txq) && !c->tx_blocked) {
-        int n = conn_gather(c, iov, pfx);
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->tx_blocked = true;
-                break;
-            }
-            return ms_errno_to_code(errno);
-        }
-        conn_advance(c, (size_t)w);
-    }
-    return 0;
-}
-
-/* After a flush: a sender told "full" may go on once there is room. */
-static bool conn_take_ready_locked(ms_stream_conn *c)
-{
-    if (c->want_ready && !ms_msgq_full(&c->txq)) {
-        c->want_ready = false;
-        return true;
-    }
-    return false;
-}
-
-static int64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int stream_send(void *tp, msock_msg *m)
-{
-    ms_stream_conn *c = tp;
-    pthread_mutex_lock(&c->mtx);
-    if (c->closing) {
-        pthread_mutex_unlock(&c->mtx);
-        return MSOCK_ECLOSED;
-    }
-    if (!ms_msgq_can_put(&c->txq, ms_msg_wire_len(m))) {
-        c->want_ready = true;
-        pthread_mutex_unlock(&c->mtx);
-        return MSOCK_EAGAIN;
-    }
-    ms_msgq_put_force(&c->txq, m);
-    if (c->tx_blocked || c->flush_queued) {
-        pthread_mutex_unlock(&c->mtx); /* a write is already on its way */
-        return 0;
-    }
-    int64_t now = clock_ns();
-    bool burst = now - c->last_send_ns < STREAM_BATCH_WINDOW_NS;
-    c->last_send_ns = now;
-    if (burst) {
-        c->flush_queued = true;
-        pthread_mutex_unlock(&c->mtx);
-        ms_reactor_post(c->reactor, &c->flush_task);
-        return 0;
-    }
-    int rv = conn_flush_locked(c);
-    pthread_mutex_unlock(&c->mtx);
-    if (rv != 0)
-        conn_close_async(c, rv); /* m was accepted; the connection's loss drops it */
-    return 0;
-}
-
-static size_t stream_queued(void *tp)
-{
-    ms_stream_conn *c = tp;
-    pthread_mutex_lock(&c->mtx);
-    size_t n = c->closing ? 0 : c->txq.count;
-    pthread_mutex_unlock(&c->mtx);
-    return n;
-}
 
 static void stream_close(void *tp)
 {
-    conn_close_async(tp, 0);
+    ms_stream_close_async(tp, 0);
 }
 
 static void stream_free(void *tp)
@@ -268,23 +109,6 @@ static void stream_free(void *tp)
     conn_free_later(tp);
 }
 
-static void conn_on_writable(ms_stream_conn *c)
-{
-    pthread_mutex_lock(&c->mtx);
-    c->tx_blocked = false;
-    c->flush_queued = false;
-    bool had = !ms_msgq_empty(&c->txq);
-    int rv = had ? conn_flush_locked(c) : 0;
-    bool ready = conn_take_ready_locked(c);
-    bool drained = had && ms_msgq_empty(&c->txq); /* a lingering close may be waiting */
-    pthread_mutex_unlock(&c->mtx);
-    if (rv != 0) {
-        conn_fail(c, rv);
-        return;
-    }
-    if (c->pipe && (ready || drained))
-        ms_pipe_send_ready(c->pipe);
-}
 
 static int conn_decode_error(ms_stream_conn *c, int rv)
 {
@@ -385,16 +209,9 @@ static void conn_resume_task(ms_task *t)
     c->rx_paused = false;
     int rv = conn_read(c);
     if (rv != 0)
-        conn_fail(c, rv);
+        ms_stream_fail(c, rv);
 }
 
-static void conn_flush_task(ms_task *t)
-{
-    ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, flush_task);
-    if (c->closed)
-        return;
-    conn_on_writable(c);
-}
 
 static void stream_recv_resume(void *tp)
 {
@@ -403,9 +220,9 @@ static void stream_recv_resume(void *tp)
 }
 
 static const ms_pipe_ops stream_pipe_ops = {
-    .send = stream_send,
+    .send = ms_stream_send,
     .recv_resume = stream_recv_resume,
-    .queued = stream_queued,
+    .queued = ms_stream_queued,
     .close = stream_close,
     .free = stream_free,
 };
@@ -417,7 +234,7 @@ static void conn_established(ms_stream_conn *c)
     if (ms_sp_header_decode(c->hs_in, &peer) != 0) {
         ms_pipe_count_error(s, MSOCK_STAT_ERR_BAD_HEADER);
         ms_debug("socket %u: bad SP header from %s", s->id, c->url);
-        conn_fail(c, MSOCK_EPROTO);
+        ms_stream_fail(c, MSOCK_EPROTO);
         return;
     }
     ms_timer_cancel(c->reactor, &c->hs_timer);
@@ -426,7 +243,7 @@ static void conn_established(ms_stream_conn *c)
     ms_pipe *p = NULL;
     int rv = ms_pipe_attach(c->ep, &stream_pipe_ops, c, peer, c->url, &p);
     if (rv != 0) {
-        conn_fail(c, rv);
+        ms_stream_fail(c, rv);
         return;
     }
     c->pipe = p;
@@ -439,7 +256,7 @@ static void conn_established(ms_stream_conn *c)
     if (!c->closed) {
         rv = conn_read(c);
         if (rv != 0)
-            conn_fail(c, rv);
+            ms_stream_fail(c, rv);
     }
 }
 
@@ -452,7 +269,7 @@ static void conn_handshake_io(ms_stream_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n < 0) {
-            conn_fail(c, ms_errno_to_code(errno));
+            ms_stream_fail(c, ms_errno_to_code(errno));
             return;
         }
         c->hs_sent += (size_t)n;
@@ -464,7 +281,7 @@ static void conn_handshake_io(ms_stream_conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            conn_fail(c, n == 0 ? MSOCK_ECONNRESET : ms_errno_to_code(errno));
+            ms_stream_fail(c, n == 0 ? MSOCK_ECONNRESET : ms_errno_to_code(errno));
             return;
         }
         c->hs_got += (size_t)n;
@@ -483,14 +300,14 @@ static void conn_event(ms_ev *ev, uint32_t events)
         return;
     }
     if (events & EPOLLOUT) {
-        conn_on_writable(c);
+        ms_stream_on_writable(c);
         if (c->closed)
             return;
     }
     if (!c->rx_paused) {
         int rv = conn_read(c);
         if (rv != 0)
-            conn_fail(c, rv);
+            ms_stream_fail(c, rv);
     }
 }
 
@@ -499,7 +316,7 @@ static void conn_hs_timeout(ms_timer *t)
     ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, hs_timer);
     ms_pipe_count_error(c->ep->sock, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT);
     ms_debug("socket %u: no SP header from %s in time", c->ep->sock->id, c->url);
-    conn_fail(c, MSOCK_ETIMEDOUT);
+    ms_stream_fail(c, MSOCK_ETIMEDOUT);
 }
 
 void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
@@ -527,13 +344,13 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
     ms_task_init(&c->resume_task, conn_resume_task);
     ms_task_init(&c->close_task, conn_close_task);
     ms_task_init(&c->free_task, conn_free_task);
-    ms_task_init(&c->flush_task, conn_flush_task);
+    ms_task_init(&c->flush_task, ms_stream_flush_task);
     ms_timer_init(&c->hs_timer, conn_hs_timeout);
     ms_sp_decoder_init(&c->dec, framing, ep->opts.recv_maxsz);
     ms_sp_header_encode(c->hs_out, ep->sock->proto->self);
     int rv = ms_reactor_add(r, &c->ev, conn_event, fd);
     if (rv != 0) {
-        conn_fail(c, rv);
+        ms_stream_fail(c, rv);
         return;
     }
     ms_timer_schedule(r, &c->hs_timer, ep->opts.handshake_timeout);
@@ -543,7 +360,7 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
 void ms_stream_conn_abort(ms_stream_conn *c)
 {
     c->done = NULL;
-    conn_fail(c, MSOCK_ECLOSED);
+    ms_stream_fail(c, MSOCK_ECLOSED);
 }
 
 typedef struct conn_start_req {

@@ -1,0 +1,57 @@
+/* stream_conn.h: the SP stream connection object, shared by the files that make it up:
+ * stream.c (life, handshake, reads) and stream_tx.c (queued and batched writes). */
+#ifndef MS_STREAM_CONN_H
+#define MS_STREAM_CONN_H
+
+#include <pthread.h>
+
+#include "core/msgq.h"
+#include "core/reactor.h"
+#include "transport/sp_codec.h"
+#include "transport/stream.h"
+
+struct ms_stream_conn {
+    ms_ev ev;
+    int fd;
+    ms_reactor *reactor;
+    ms_endpoint *ep; /* held */
+    ms_pipe *pipe;   /* set once attached */
+    int framing;
+    char url[MS_URL_MAX + 8];
+    ms_stream_done_cb done;
+    void *done_arg;
+
+    /* Reactor thread only: */
+    uint8_t hs_in[MS_SP_HEADER_LEN];
+    size_t hs_got, hs_sent;
+    bool established, closed;
+    ms_timer hs_timer;
+    ms_sp_decoder dec;
+    bool rx_paused; /* the socket queue is full: read again on recv_resume */
+    ms_task resume_task, close_task, free_task, flush_task;
+
+    /* Under mtx: */
+    pthread_mutex_t mtx;
+    ms_msgq txq;
+    size_t tx_off;     /* bytes of the head message already written, prefix included */
+    bool tx_blocked;   /* the kernel said EAGAIN: wait for EPOLLOUT */
+    bool flush_queued; /* flush_task is posted: it writes what is queued */
+    int64_t last_send_ns;
+    bool want_ready;   /* a sender was told MSOCK_EAGAIN */
+    bool closing;
+    int close_reason;
+    uint8_t hs_out[MS_SP_HEADER_LEN];
+};
+
+/* stream.c: start closing from any thread / close now on the reactor thread. */
+void ms_stream_close_async(ms_stream_conn *c, int reason);
+void ms_stream_fail(ms_stream_conn *c, int reason);
+
+/* stream_tx.c: the pipe's send and queued ops, and the reactor's write side. */
+int ms_stream_send(void *tp, msock_msg *m);
+size_t ms_stream_queued(void *tp);
+/* The fd can take more, or a batch is due: writes what is queued (reactor thread). */
+void ms_stream_on_writable(ms_stream_conn *c);
+void ms_stream_flush_task(ms_task *t);
+
+#endif
