@@ -120,6 +120,14 @@ static unsigned msg_class_depth(unsigned cls)
     return by_bytes < MSG_CACHE_CLASS_DEPTH ? (unsigned)by_bytes : MSG_CACHE_CLASS_DEPTH;
 }
 
+/* Chunks moved to or from the depot at once: half a full class cache, so a thread that only
+ * frees (or only allocates) big messages still hands them on. */
+static unsigned msg_class_batch(unsigned cls)
+{
+    unsigned half = msg_class_depth(cls) / 2;
+    return half == 0 ? 1 : (half < MS_DEPOT_BATCH ? half : MS_DEPOT_BATCH);
+}
+
 /* The smallest class holding cap data bytes, or MSG_CLASS_COUNT when none is big enough. */
 static unsigned msg_class_for(size_t cap)
 {
@@ -141,7 +149,7 @@ static ms_chunk *msg_chunk_new(size_t min_cap)
         struct msg_cache *mc = &msg_cache;
         /* A batch from the depot is cached memory: the thread-exit flush must know of it. */
         if (mc->chunks[cls] == NULL && msg_cache_usable() && (mc->chunks[cls] = ms_depot_get(cls)) != NULL)
-            mc->chunk_count[cls] = MS_DEPOT_BATCH;
+            mc->chunk_count[cls] = msg_class_batch(cls);
         c = mc->chunks[cls];
         if (c != NULL) {
             memcpy(&mc->chunks[cls], c->data, sizeof(ms_chunk *));
@@ -164,17 +172,18 @@ static ms_chunk *msg_chunk_new(size_t min_cap)
     return c;
 }
 
-/* Cuts the first MS_DEPOT_BATCH chunks off a full class cache and hands them to the depot. */
+/* Cuts the first batch of chunks off a full class cache and hands them to the depot. */
 static void msg_chunk_spill(struct msg_cache *mc, uint32_t cls)
 {
+    unsigned batch = msg_class_batch(cls);
     ms_chunk *head = mc->chunks[cls], *last = head;
-    for (unsigned i = 1; i < MS_DEPOT_BATCH; i++)
+    for (unsigned i = 1; i < batch; i++)
         memcpy(&last, last->data, sizeof(ms_chunk *));
     memcpy(&mc->chunks[cls], last->data, sizeof(ms_chunk *));
     ms_chunk *end = NULL;
     memcpy(last->data, &end, sizeof(ms_chunk *));
-    mc->chunk_count[cls] -= MS_DEPOT_BATCH;
-    if (!ms_depot_put(cls, head, msg_class_cap(cls)))
+    mc->chunk_count[cls] -= batch;
+    if (!ms_depot_put(cls, head, batch * msg_class_cap(cls)))
         msg_free_chain(cls, head);
 }
 
@@ -182,8 +191,7 @@ static void msg_chunk_recycle(ms_chunk *c)
 {
     struct msg_cache *mc = &msg_cache;
     uint32_t cls = c->size_class;
-    if (cls < MSG_CLASS_COUNT && mc->chunk_count[cls] >= msg_class_depth(cls) &&
-        msg_class_depth(cls) >= 2 * MS_DEPOT_BATCH && !mc->closed)
+    if (cls < MSG_CLASS_COUNT && mc->chunk_count[cls] >= msg_class_depth(cls) && !mc->closed)
         msg_chunk_spill(mc, cls);
     if (cls < MSG_CLASS_COUNT && mc->chunk_count[cls] < msg_class_depth(cls) && msg_cache_usable()) {
         memcpy(c->data, &mc->chunks[cls], sizeof(ms_chunk *));
@@ -251,7 +259,7 @@ static void msg_struct_recycle(msock_msg *m)
         mc->msgs = last->next;
         last->next = NULL;
         mc->msg_count -= MS_DEPOT_BATCH;
-        if (!ms_depot_put(MSG_DEPOT_STRUCTS, head, sizeof *m))
+        if (!ms_depot_put(MSG_DEPOT_STRUCTS, head, MS_DEPOT_BATCH * sizeof *m))
             msg_free_chain(MSG_DEPOT_STRUCTS, head);
     }
     if (mc->msg_count < MSG_CACHE_MSGS && msg_cache_usable()) {

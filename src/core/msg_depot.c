@@ -18,11 +18,11 @@ static struct depot_kind {
 #undef DEPOT_INIT_
 };
 
-bool ms_depot_put(unsigned kind, void *chain, size_t item_bytes)
+bool ms_depot_put(unsigned kind, void *chain, size_t chain_bytes)
 {
     if (kind >= MS_DEPOT_KINDS)
         return false;
-    size_t by_bytes = DEPOT_MAX_BYTES / (item_bytes * MS_DEPOT_BATCH);
+    size_t by_bytes = DEPOT_MAX_BYTES / chain_bytes;
     unsigned max = by_bytes < DEPOT_MAX_BATCHES ? (unsigned)by_bytes : DEPOT_MAX_BATCHES;
     struct depot_kind *d = &depot[kind];
     pthread_mutex_lock(&d->mtx);
