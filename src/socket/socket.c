@@ -36,6 +36,8 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     ms_cond_init(&s->pipes_cv);
     ms_opts_defaults(&s->opts);
     s->opts.max_pipes = p->max_pipes;
+    atomic_init(&s->send_timeout, s->opts.send_timeout);
+    atomic_init(&s->recv_timeout, s->opts.recv_timeout);
     ms_msgq_init(&s->recvq, (size_t)s->opts.recv_queue_msgs, s->opts.recv_queue_bytes);
     s->recv_fd = s->send_fd = -1;
     pthread_mutex_lock(&sockets_mtx);
@@ -160,9 +162,7 @@ int ms_socket_send(ms_socket *s, msock_msg *m, int flags)
         if (rv != 0)
             return rv;
     }
-    pthread_mutex_lock(&s->mtx);
-    int64_t timeout = s->opts.send_timeout;
-    pthread_mutex_unlock(&s->mtx);
+    int64_t timeout = atomic_load_explicit(&s->send_timeout, memory_order_relaxed);
     return ms_sender_send(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
 }
 
@@ -170,9 +170,7 @@ int ms_socket_recv(ms_socket *s, msock_msg **m, int flags)
 {
     if (s->proto->recv_policy == MS_RECV_NONE)
         return MSOCK_ENOTSUP;
-    pthread_mutex_lock(&s->mtx);
-    int64_t timeout = s->opts.recv_timeout;
-    pthread_mutex_unlock(&s->mtx);
+    int64_t timeout = atomic_load_explicit(&s->recv_timeout, memory_order_relaxed);
     return ms_receiver_recv(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
 }
 
@@ -218,6 +216,10 @@ int ms_socket_set(ms_socket *s, int opt, const ms_optval *v)
         rv = MSOCK_ECLOSED;
     else
         rv = ms_opts_set(&s->opts, opt, v);
+    if (rv == 0) {
+        atomic_store_explicit(&s->send_timeout, s->opts.send_timeout, memory_order_relaxed);
+        atomic_store_explicit(&s->recv_timeout, s->opts.recv_timeout, memory_order_relaxed);
+    }
     if (rv == 0 && (opt == MSOCK_OPT_RECV_QUEUE_MSGS || opt == MSOCK_OPT_RECV_QUEUE_BYTES))
         ms_msgq_set_limits(&s->recvq, (size_t)s->opts.recv_queue_msgs, s->opts.recv_queue_bytes);
     pthread_mutex_unlock(&s->mtx);

@@ -18,6 +18,8 @@ struct ms_socket {
     pthread_mutex_t mtx;
     pthread_cond_t recv_cv, send_cv, pipes_cv;
     ms_opts opts;
+    /* opts.send_timeout and opts.recv_timeout, readable without the lock on every call */
+    atomic_int_fast64_t send_timeout, recv_timeout;
     bool closing, closed;
     atomic_bool closing_flag; /* closing, readable without the lock */
 
