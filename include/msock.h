@@ -148,9 +148,9 @@ enum msock_opt {
     MSOCK_OPT_RECV_MAXSZ,        /* size, socket/endpoint; 1 MiB default, 0 = unlimited */
     MSOCK_OPT_RECONNECT_MIN,     /* ms, socket/dialer; 100 default */
     MSOCK_OPT_RECONNECT_MAX,     /* ms, socket/dialer; 30000 default, 0 = no backoff */
-    MSOCK_OPT_SEND_QUEUE_MSGS,   /* int, socket; per-pipe outbound limit, 1024 default */
+    MSOCK_OPT_SEND_QUEUE_MSGS,   /* int, socket; per-pipe outbound limit, 8192 default */
     MSOCK_OPT_SEND_QUEUE_BYTES,  /* size, socket; per-pipe outbound limit, 4 MiB default */
-    MSOCK_OPT_RECV_QUEUE_MSGS,   /* int, socket; inbound limit, 1024 default */
+    MSOCK_OPT_RECV_QUEUE_MSGS,   /* int, socket; inbound limit, 8192 default */
     MSOCK_OPT_RECV_QUEUE_BYTES,  /* size, socket; inbound limit, 4 MiB default */
     MSOCK_OPT_LINGER,            /* ms, socket; close waits this long to flush, 1000 default */
     MSOCK_OPT_TCP_NODELAY,       /* bool, socket/endpoint; true default */

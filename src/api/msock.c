@@ -241,6 +241,7 @@ int msock_stat_get(msock_socket s, int stat, uint64_t *value)
 
 void msock_fini(void)
 {
+    ms_socket_cache_flush();
     ms_reactors_stop();
     ms_msg_cache_flush();
     ms_msg_depot_drain();

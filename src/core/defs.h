@@ -33,6 +33,9 @@ typedef struct ms_receiver ms_receiver;
 #define MS_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MS_UNUSED(x) ((void)(x))
 #define MS_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+/* Thread-locals on the hot path: the initial-exec model reads them without a call into the
+ * dynamic loader (they are few and small, well inside glibc's static TLS reserve). */
+#define MS_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 #define MS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

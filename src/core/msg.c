@@ -38,7 +38,7 @@ struct msg_cache {
     bool closed;     /* the thread is exiting: free straight away, cache nothing more */
 };
 
-static _Thread_local struct msg_cache msg_cache;
+static MS_TLS struct msg_cache msg_cache;
 static pthread_key_t msg_cache_key;
 static bool msg_cache_key_ok;
 static pthread_once_t msg_cache_once = PTHREAD_ONCE_INIT;
@@ -245,6 +245,7 @@ static msock_msg *msg_struct_new(void)
     m->body = msg_empty_body;
     m->len = 0;
     m->pipe_id = 0;
+    m->batched = 0;
     m->next = NULL;
     return m;
 }

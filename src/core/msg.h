@@ -24,6 +24,7 @@ struct msock_msg {
     uint8_t *body;   /* points into chunk->data */
     size_t len;
     uint32_t pipe_id; /* origin pipe on receive; target pipe on send (0 = none) */
+    uint32_t batched; /* 0, or a stream's send batch: framed messages copied into the body */
     msock_msg *next;  /* free for the owner of the message: queues link through it */
 };
 

@@ -4,7 +4,7 @@
 #include "core/clock.h"
 #include "core/msg_depot.h"
 
-#define DEPOT_MAX_BATCHES 64u
+#define DEPOT_MAX_BATCHES 512u
 #define DEPOT_MAX_BYTES ((size_t)4 << 20) /* per kind: idle memory stays small */
 
 static struct depot_kind {

@@ -58,6 +58,19 @@ int ms_msgq_put(ms_msgq *q, msock_msg *m)
     return 0;
 }
 
+void ms_msgq_splice(ms_msgq *q, msock_msg *head, msock_msg *tail, size_t count, size_t bytes)
+{
+    if (head == NULL)
+        return;
+    if (q->tail != NULL)
+        q->tail->next = head;
+    else
+        q->head = head;
+    q->tail = tail;
+    q->count += count;
+    q->bytes += bytes;
+}
+
 msock_msg *ms_msgq_get(ms_msgq *q)
 {
     msock_msg *m = q->head;

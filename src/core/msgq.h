@@ -23,6 +23,9 @@ bool ms_msgq_can_put(const ms_msgq *q, size_t wire_len);
 int ms_msgq_put(ms_msgq *q, msock_msg *m);
 /* Appends m ignoring the limits (a message already accepted must not be lost). */
 void ms_msgq_put_force(ms_msgq *q, msock_msg *m);
+/* Appends the chain head..tail (linked through next, tail->next NULL) of count messages and
+ * bytes wire bytes in O(1), ignoring the limits like ms_msgq_put_force. */
+void ms_msgq_splice(ms_msgq *q, msock_msg *head, msock_msg *tail, size_t count, size_t bytes);
 /* Removes the oldest message; NULL when empty. */
 msock_msg *ms_msgq_get(ms_msgq *q);
 static inline msock_msg *ms_msgq_peek(const ms_msgq *q)
@@ -36,6 +39,13 @@ static inline bool ms_msgq_empty(const ms_msgq *q)
 static inline bool ms_msgq_full(const ms_msgq *q)
 {
     return q->count >= q->max_count || (q->max_bytes && q->bytes >= q->max_bytes);
+}
+
+/* At or below half of both limits: where a paused producer resumes, so that a full queue
+ * does not wake it for every message taken out. */
+static inline bool ms_msgq_low(const ms_msgq *q)
+{
+    return q->count <= q->max_count / 2 && (q->max_bytes == 0 || q->bytes <= q->max_bytes / 2);
 }
 
 #endif

@@ -21,8 +21,9 @@ struct ms_reactor {
     int epfd;
     int wakefd;
     pthread_t thread;
-    pthread_mutex_t mtx; /* guards tasks */
+    pthread_mutex_t mtx; /* guards tasks and sleeping */
     ms_task *tasks_head, *tasks_tail;
+    bool sleeping; /* in epoll_wait with no task queued: a post must write wakefd */
     ms_timer_heap timers;
     atomic_bool stop;
     uint8_t rbuf[REACTOR_RBUF];
@@ -32,7 +33,7 @@ static pthread_mutex_t reactors_mtx = PTHREAD_MUTEX_INITIALIZER;
 static ms_reactor *reactors[REACTOR_MAX];
 static size_t reactor_count;
 static atomic_uint reactor_next;
-static _Thread_local const ms_reactor *current_reactor;
+static MS_TLS const ms_reactor *current_reactor;
 
 /* Runs the queued tasks; returns true when tasks were queued meanwhile (run again soon). */
 static bool reactor_run_tasks(ms_reactor *r)
@@ -81,7 +82,22 @@ static void *reactor_main(void *arg)
     bool pending = false;
     current_reactor = r;
     while (!atomic_load(&r->stop)) {
-        int n = epoll_wait(r->epfd, evs, REACTOR_BATCH, pending ? 0 : reactor_timeout(r));
+        int timeout = pending ? 0 : reactor_timeout(r);
+        if (timeout != 0) {
+            /* Posters write the eventfd only while we sleep: a busy reactor costs them none. */
+            pthread_mutex_lock(&r->mtx);
+            if (r->tasks_head != NULL)
+                timeout = 0;
+            else
+                r->sleeping = true;
+            pthread_mutex_unlock(&r->mtx);
+        }
+        int n = epoll_wait(r->epfd, evs, REACTOR_BATCH, timeout);
+        if (timeout != 0) {
+            pthread_mutex_lock(&r->mtx);
+            r->sleeping = false;
+            pthread_mutex_unlock(&r->mtx);
+        }
         if (n < 0 && errno != EINTR) {
             ms_debug("epoll_wait: %s", strerror(errno));
             continue;
@@ -214,17 +230,17 @@ bool ms_reactor_post(ms_reactor *r, ms_task *t)
     if (atomic_exchange_explicit(&t->queued, true, memory_order_acq_rel))
         return false;
     pthread_mutex_lock(&r->mtx);
-    bool was_empty = r->tasks_head == NULL;
     t->next = NULL;
     if (r->tasks_tail)
         r->tasks_tail->next = t;
     else
         r->tasks_head = t;
     r->tasks_tail = t;
+    /* One wake-up per sleep; an awake reactor looks at its task list before it sleeps. */
+    bool wake = r->sleeping;
+    r->sleeping = false;
     pthread_mutex_unlock(&r->mtx);
-    /* Only the first task of a batch needs a wake-up; a reactor that posts to itself will
-     * look at its task list before it sleeps again. */
-    if (was_empty && current_reactor != r) {
+    if (wake && current_reactor != r) {
         uint64_t one = 1;
         if (write(r->wakefd, &one, sizeof one) < 0)
             ms_debug("eventfd write: %s", strerror(errno));

@@ -128,8 +128,6 @@ int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t p
 
 int ms_pipe_deliver(ms_pipe *p, msock_msg **head, bool force)
 {
-    for (msock_msg *m = *head; m; m = m->next)
-        m->pipe_id = p->id;
     return ms_receiver_deliver(p->sock, p, head, force);
 }
 

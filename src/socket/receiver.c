@@ -11,6 +11,8 @@
 #include "socket/receiver.h"
 #include "socket/socket.h"
 
+MS_TLS uint32_t ms_receiver_last_send;
+
 static void receiver_pause(ms_socket *s, ms_pipe *p)
 {
     if (!p->rx_blocked) {
@@ -32,12 +34,28 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
     }
     uint64_t n = 0, bytes = 0;
     int rv = 0;
+    /* Stamped, counted and measured before the lock: with no hook to run, a whole stream
+     * batch then joins the queue in one step and a receiver never waits behind it. */
+    msock_msg *tail = NULL;
+    for (msock_msg *m = *head; m; m = m->next) {
+        m->pipe_id = p->id;
+        n++;
+        bytes += ms_msg_wire_len(m);
+        tail = m;
+    }
+    bool splice = force && s->proto->recv_hook == NULL;
+    if (!splice)
+        n = bytes = 0;
     pthread_mutex_lock(&s->mtx);
     if (s->closed) {
         pthread_mutex_unlock(&s->mtx);
         return MSOCK_ECLOSED;
     }
     bool was_empty = ms_msgq_empty(&s->recvq);
+    if (splice) {
+        ms_msgq_splice(&s->recvq, *head, tail, n, bytes);
+        *head = NULL;
+    }
     while (*head) {
         msock_msg *m = *head;
         if (!force && !ms_msgq_can_put(&s->recvq, ms_msg_wire_len(m))) {
@@ -106,13 +124,105 @@ static void receiver_spin(ms_socket *s)
     }
 }
 
+/* Paused pipes picked for resuming: held, and copied out of the list so that neither they
+ * nor the list can change under us while we call their transports. */
+typedef struct receiver_resumes {
+    ms_pipe *local[32], **list;
+    size_t n;
+} receiver_resumes;
+
+/* Under s->mtx: charges the messages receivers took from their batch to the queue totals,
+ * and picks the paused pipes to resume once the queue is down to half its limits. */
+static void receiver_settle(ms_socket *s, receiver_resumes *r)
+{
+    pthread_mutex_lock(&s->rx_mtx);
+    s->recvq.count -= s->rx_done_count;
+    s->recvq.bytes -= s->rx_done_bytes;
+    s->rx_done_count = s->rx_done_bytes = 0;
+    pthread_mutex_unlock(&s->rx_mtx);
+    atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_relaxed);
+    if (s->rx_blocked && ms_msgq_low(&s->recvq)) {
+        size_t n = 0;
+        for (ms_pipe *p = s->rx_blocked; p; p = p->rx_next)
+            n++;
+        if (n > MS_ARRAY_LEN(r->local) && (r->list = malloc(n * sizeof *r->list)) == NULL) {
+            r->list = r->local; /* the rest resume at the next settle */
+            n = MS_ARRAY_LEN(r->local);
+        }
+        while (s->rx_blocked && r->n < n) {
+            ms_pipe *p = s->rx_blocked;
+            s->rx_blocked = p->rx_next;
+            p->rx_next = NULL;
+            p->rx_blocked = false;
+            ms_pipe_hold(p);
+            r->list[r->n++] = p;
+        }
+    }
+    if (ms_msgq_empty(&s->recvq))
+        ms_socket_update_fds(s);
+}
+
+/* Calls the transports of the pipes receiver_settle picked (no lock held). */
+static void receiver_resume(receiver_resumes *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        r->list[i]->ops->recv_resume(r->list[i]->tp);
+        ms_pipe_release(r->list[i]);
+    }
+    if (r->list != r->local)
+        free(r->list);
+}
+
+/* A long batch is settled every so many messages, so paused pipes resume while it drains. */
+#define RECEIVER_SETTLE_EVERY 256
+
+/* Takes the next message from the receivers' batch (under rx_mtx); NULL when it is empty.
+ * *more: messages remain in it; *settle: the totals are due for settling. */
+static msock_msg *receiver_pop_batch(ms_socket *s, bool *more, bool *settle)
+{
+    pthread_mutex_lock(&s->rx_mtx);
+    msock_msg *m = s->rx_head;
+    if (m != NULL) {
+        s->rx_head = m->next;
+        s->rx_done_count++;
+        s->rx_done_bytes += ms_msg_wire_len(m);
+    }
+    *more = s->rx_head != NULL;
+    *settle = !*more || s->rx_done_count >= RECEIVER_SETTLE_EVERY;
+    pthread_mutex_unlock(&s->rx_mtx);
+    return m;
+}
+
 int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonblock)
 {
-    if (!nonblock && atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0)
+    receiver_resumes resumes;
+    resumes.list = resumes.local;
+    resumes.n = 0;
+    bool more, settle;
+    /* Receivers take the whole queue at once into a batch of their own (under rx_mtx), so a
+     * producer and a consumer meet on the socket lock once per batch, not once per message.
+     * The queue totals keep counting the batch's messages until they are settled. */
+    msock_msg *m = receiver_pop_batch(s, &more, &settle);
+    if (m != NULL) {
+        if (settle) {
+            pthread_mutex_lock(&s->mtx);
+            receiver_settle(s, &resumes);
+            pthread_mutex_unlock(&s->mtx);
+            receiver_resume(&resumes);
+        }
+        m->next = NULL;
+        *out = m;
+        return 0;
+    }
+    if (!nonblock && ms_receiver_last_send == s->id &&
+        atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0)
         receiver_spin(s);
     pthread_mutex_lock(&s->mtx);
-    msock_msg *m;
-    while ((m = ms_msgq_get(&s->recvq)) == NULL) {
+    for (;;) {
+        /* Another receiver may have refilled the batch since we looked. */
+        m = receiver_pop_batch(s, &more, &settle);
+        if (m != NULL || s->recvq.head != NULL)
+            break;
         if (s->closed || s->closing) {
             pthread_mutex_unlock(&s->mtx);
             return MSOCK_ECLOSED;
@@ -122,39 +232,21 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
             return nonblock ? MSOCK_EAGAIN : MSOCK_ETIMEDOUT;
         }
     }
-    atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_relaxed);
-    /* Paused pipes resume once there is room. They are held and copied out of the list, so
-     * neither they nor the list can change under us while we call their transports. */
-    ms_pipe *local[32], **resume = local;
-    size_t nresume = 0;
-    if (s->rx_blocked && !ms_msgq_full(&s->recvq)) {
-        size_t n = 0;
-        for (ms_pipe *p = s->rx_blocked; p; p = p->rx_next)
-            n++;
-        if (n > MS_ARRAY_LEN(local) && (resume = malloc(n * sizeof *resume)) == NULL) {
-            resume = local;
-            n = MS_ARRAY_LEN(local);
-        }
-        while (s->rx_blocked && nresume < n) {
-            ms_pipe *p = s->rx_blocked;
-            s->rx_blocked = p->rx_next;
-            p->rx_next = NULL;
-            p->rx_blocked = false;
-            ms_pipe_hold(p);
-            resume[nresume++] = p;
-        }
+    if (m == NULL) {
+        /* The batch is empty, and only a holder of this lock refills it: take the queue. */
+        msock_msg *batch = s->recvq.head;
+        s->recvq.head = s->recvq.tail = NULL;
+        pthread_mutex_lock(&s->rx_mtx);
+        s->rx_head = batch;
+        pthread_mutex_unlock(&s->rx_mtx);
+        m = receiver_pop_batch(s, &more, &settle);
     }
-    if (ms_msgq_empty(&s->recvq))
-        ms_socket_update_fds(s);
-    else
+    if (settle)
+        receiver_settle(s, &resumes);
+    if (more)
         pthread_cond_signal(&s->recv_cv); /* let another waiting receiver take the next one */
     pthread_mutex_unlock(&s->mtx);
-    for (size_t i = 0; i < nresume; i++) {
-        resume[i]->ops->recv_resume(resume[i]->tp);
-        ms_pipe_release(resume[i]);
-    }
-    if (resume != local)
-        free(resume);
+    receiver_resume(&resumes);
     m->next = NULL;
     *out = m;
     return 0;

@@ -14,6 +14,14 @@
 int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force);
 /* Receives one message, waiting until deadline unless nonblock; resumes paused pipes. */
 int ms_receiver_recv(ms_socket *s, msock_msg **m, int64_t deadline, bool nonblock);
+/* The socket this thread last sent on: a receive on that socket is probably waiting for an
+ * answer, worth a short spin; other receives (a stream's consumer) sleep at once, because a
+ * spinning consumer takes the core its producer needs on a small machine. */
+extern MS_TLS uint32_t ms_receiver_last_send;
+static inline void ms_receiver_note_send(uint32_t socket_id)
+{
+    ms_receiver_last_send = socket_id;
+}
 /* Under s->mtx: forget p (it is going away). */
 void ms_receiver_remove(ms_socket *s, ms_pipe *p);
 

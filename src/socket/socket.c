@@ -31,6 +31,7 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     s->proto = p;
     atomic_init(&s->refs, 1);
     ms_mutex_init_fast(&s->mtx);
+    ms_mutex_init_fast(&s->rx_mtx);
     ms_cond_init(&s->recv_cv);
     ms_cond_init(&s->send_cv);
     ms_cond_init(&s->pipes_cv);
@@ -51,13 +52,75 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     return 0;
 }
 
+/* The socket this thread looked up last, held by the cache: sending and receiving threads
+ * then do not meet on sockets_mtx for every call. A cached socket that starts closing is
+ * looked up again (and not found); its memory stays until the thread looks up another socket
+ * or exits, and close has already emptied its queues. */
+static MS_TLS struct socket_cache {
+    uint32_t id;
+    ms_socket *sock;
+    bool registered;
+} socket_cache;
+static pthread_key_t socket_cache_key;
+static bool socket_cache_key_ok;
+static pthread_once_t socket_cache_once = PTHREAD_ONCE_INIT;
+
+void ms_socket_cache_flush(void)
+{
+    ms_socket *old = socket_cache.sock;
+    socket_cache.sock = NULL;
+    socket_cache.id = 0;
+    if (old)
+        ms_socket_release(old);
+}
+
+static void socket_cache_thread_exit(void *unused)
+{
+    MS_UNUSED(unused);
+    ms_socket_cache_flush();
+}
+
+static void socket_cache_key_create(void)
+{
+    socket_cache_key_ok = pthread_key_create(&socket_cache_key, socket_cache_thread_exit) == 0;
+}
+
+__attribute__((destructor)) static void socket_cache_process_exit(void)
+{
+    ms_socket_cache_flush();
+}
+
+/* Caches s (held) for this thread, if the thread-exit hook could be set. */
+static void socket_cache_store(ms_socket *s)
+{
+    struct socket_cache *sc = &socket_cache;
+    if (!sc->registered) {
+        pthread_once(&socket_cache_once, socket_cache_key_create);
+        if (!socket_cache_key_ok || pthread_setspecific(socket_cache_key, sc) != 0)
+            return;
+        sc->registered = true;
+    }
+    ms_socket *old = sc->sock;
+    ms_socket_hold(s);
+    sc->sock = s;
+    sc->id = s->id;
+    if (old)
+        ms_socket_release(old);
+}
+
 ms_socket *ms_socket_find(uint32_t id)
 {
-    ms_socket *s = NULL;
+    ms_socket *s = socket_cache.sock;
+    if (s && socket_cache.id == id && !atomic_load_explicit(&s->closing_flag, memory_order_acquire)) {
+        ms_socket_hold(s);
+        return s;
+    }
     pthread_mutex_lock(&sockets_mtx);
     if ((s = ms_idmap_get(&sockets, id)) != NULL)
         ms_socket_hold(s);
     pthread_mutex_unlock(&sockets_mtx);
+    if (s && !atomic_load_explicit(&s->closing_flag, memory_order_acquire))
+        socket_cache_store(s);
     return s;
 }
 
@@ -70,6 +133,11 @@ void ms_socket_release(ms_socket *s)
 {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
+    while (s->rx_head) {
+        msock_msg *m = s->rx_head;
+        s->rx_head = m->next;
+        ms_msg_free(m);
+    }
     ms_msgq_fini(&s->recvq);
     if (s->recv_fd >= 0)
         close(s->recv_fd);
@@ -78,6 +146,7 @@ void ms_socket_release(ms_socket *s)
     pthread_cond_destroy(&s->recv_cv);
     pthread_cond_destroy(&s->send_cv);
     pthread_cond_destroy(&s->pipes_cv);
+    pthread_mutex_destroy(&s->rx_mtx);
     pthread_mutex_destroy(&s->mtx);
     free(s);
 }
@@ -148,7 +217,22 @@ int ms_socket_close(ms_socket *s)
     pthread_mutex_lock(&s->mtx);
     while (s->pipes)
         pthread_cond_wait(&s->pipes_cv, &s->mtx);
+    /* Unread messages go now: a thread's lookup cache may keep the socket itself a while. */
+    ms_msgq recvq = s->recvq;
+    ms_msgq_init(&s->recvq, 1, 0);
+    pthread_mutex_lock(&s->rx_mtx);
+    msock_msg *batch = s->rx_head;
+    s->rx_head = NULL;
+    s->rx_done_count = s->rx_done_bytes = 0;
+    pthread_mutex_unlock(&s->rx_mtx);
+    atomic_store_explicit(&s->recv_ready, 0, memory_order_relaxed);
     pthread_mutex_unlock(&s->mtx);
+    while (batch) {
+        msock_msg *m = batch;
+        batch = m->next;
+        ms_msg_free(m);
+    }
+    ms_msgq_fini(&recvq);
     ms_socket_release(s); /* the reference the id map held */
     return 0;
 }
@@ -162,6 +246,7 @@ int ms_socket_send(ms_socket *s, msock_msg *m, int flags)
         if (rv != 0)
             return rv;
     }
+    ms_receiver_note_send(s->id);
     int64_t timeout = atomic_load_explicit(&s->send_timeout, memory_order_relaxed);
     return ms_sender_send(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
 }

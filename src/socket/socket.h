@@ -29,8 +29,11 @@ struct ms_socket {
     int nattached;
 
     /* receiver */
-    ms_msgq recvq;
+    ms_msgq recvq; /* its totals also count the receivers' batch below */
     atomic_size_t recv_ready; /* recvq.count, readable without the lock (for spinning) */
+    pthread_mutex_t rx_mtx; /* guards the receivers' batch; taken inside mtx, never around it */
+    msock_msg *rx_head;     /* messages taken off recvq at once, oldest first */
+    size_t rx_done_count, rx_done_bytes; /* taken from the batch, not yet off recvq's totals */
     ms_pipe *rx_blocked;
     /* sender */
     ms_pipe *ready; /* ring of pipes that can take a message; next pick is this one */
@@ -56,6 +59,8 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p);
 /* Looks up and holds; NULL if no such socket (or it is closing). */
 ms_socket *ms_socket_find(uint32_t id);
 void ms_socket_hold(ms_socket *s);
+/* Drops the calling thread's lookup cache (thread exit does it too; msock_fini calls it). */
+void ms_socket_cache_flush(void);
 void ms_socket_release(ms_socket *s);
 /* msock_close: linger, close endpoints and pipes, wake waiters, drop the id. */
 int ms_socket_close(ms_socket *s);

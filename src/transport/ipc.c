@@ -1,4 +1,6 @@
 /* ipc.c: the ipc:// transport: SP stream framing (with its type byte) over unix sockets. */
+#include <sys/socket.h>
+
 #include "transport/sp_codec.h"
 #include "transport/stream.h"
 #include "transport/transport.h"
@@ -9,10 +11,17 @@ static int ipc_resolve(ms_endpoint *ep, ms_sockaddr *sa, bool for_listen)
     return ms_sockaddr_ipc(sa, &ep->url);
 }
 
+/* Unix socket buffers default to ~200 KiB, three 64 KiB messages: a bigger buffer lets a
+ * writer hand over several at once instead of waking on every EPOLLOUT. The kernel caps the
+ * request at net.core.wmem_max / rmem_max. */
+#define IPC_SOCKET_BUFFER (1024 * 1024)
+
 static void ipc_prepare(ms_endpoint *ep, int fd)
 {
     MS_UNUSED(ep);
-    MS_UNUSED(fd);
+    int size = IPC_SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
 static const ms_stream_kind ipc_kind = {

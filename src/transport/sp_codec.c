@@ -156,6 +156,11 @@ uint8_t *ms_sp_decoder_body_room(ms_sp_decoder *d, size_t *missing)
     return d->msg->body + d->body_have;
 }
 
+size_t ms_sp_decoder_prefix_missing(const ms_sp_decoder *d)
+{
+    return d->msg != NULL ? 0 : ms_sp_prefix_len(d->framing) - d->prefix_have;
+}
+
 int ms_sp_decoder_body_filled(ms_sp_decoder *d, size_t n, msock_msg **out)
 {
     if (d->msg == NULL)

@@ -48,6 +48,9 @@ int ms_sp_decoder_feed(ms_sp_decoder *d, const uint8_t *buf, size_t len, size_t 
 /* When a large body is being filled, where the next body bytes go and how many are still
  * missing (so the caller can read() straight into the message); NULL when no body is open. */
 uint8_t *ms_sp_decoder_body_room(ms_sp_decoder *d, size_t *missing);
+/* Bytes still missing from the next length prefix; 0 while a body is open. A reader that
+ * expects big messages reads just these, then the body straight into its message. */
+size_t ms_sp_decoder_prefix_missing(const ms_sp_decoder *d);
 /* Records n bytes written at ms_sp_decoder_body_room; returns 1 and *out when the message is
  * complete, else 0. */
 int ms_sp_decoder_body_filled(ms_sp_decoder *d, size_t n, msock_msg **out);

@@ -20,6 +20,9 @@
 #include "transport/stream_conn.h"
 
 #define STREAM_READ_BUDGET (256 * 1024) /* per event, so one busy peer cannot starve others */
+/* Bodies this big are read straight into their message, after a read of just their prefix:
+ * two system calls cost less than copying the body out of the read buffer. */
+#define STREAM_DIRECT_MIN (32 * 1024)
 
 static const ms_pipe_ops stream_pipe_ops;
 
@@ -76,6 +79,14 @@ static void conn_close_task(ms_task *t)
     ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, close_task);
     if (c->closed)
         return;
+    pthread_mutex_lock(&c->mtx);
+    if (c->tx_writing) {
+        /* A sender is in sendmsg on our fd: it posts this task again when it is out. */
+        c->close_waits = true;
+        pthread_mutex_unlock(&c->mtx);
+        return;
+    }
+    pthread_mutex_unlock(&c->mtx);
     c->closed = true;
     ms_timer_cancel(c->reactor, &c->hs_timer);
     ms_reactor_del(&c->ev);
@@ -86,6 +97,8 @@ static void conn_close_task(ms_task *t)
     /* Unsent messages die with the connection; free them now, not at the last release. */
     ms_msgq_fini(&c->txq);
     ms_msgq_init(&c->txq, 1, 0);
+    c->tx_msgs = 0;
+    c->tx_off = 0;
     pthread_mutex_unlock(&c->mtx);
     if (c->pipe) {
         ms_pipe *p = c->pipe;
@@ -158,8 +171,12 @@ static int conn_read(ms_stream_conn *c)
         }
         size_t missing = 0;
         uint8_t *room = ms_sp_decoder_body_room(&c->dec, &missing);
-        bool direct = room && missing >= cap;
+        /* The tail of a big body goes straight in too: reading it into the buffer would copy
+         * it, and the start of the next big body with it. */
+        bool direct = room && (missing >= STREAM_DIRECT_MIN || c->dec.msg->len >= STREAM_DIRECT_MIN);
         size_t want = direct ? MS_MIN(missing, budget) : cap;
+        if (!room && c->rx_big)
+            want = ms_sp_decoder_prefix_missing(&c->dec);
         ssize_t n = read(c->fd, direct ? room : buf, want);
         if (n == 0)
             return MSOCK_ECONNRESET;
@@ -173,8 +190,10 @@ static int conn_read(ms_stream_conn *c)
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         msock_msg *head = NULL, **tail = &head;
         if (direct) {
-            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &head) == 1)
+            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &head) == 1) {
                 head->next = NULL;
+                tail = &head->next;
+            }
         } else {
             for (size_t pos = 0; pos < (size_t)n;) {
                 size_t used = 0;
@@ -192,8 +211,11 @@ static int conn_read(ms_stream_conn *c)
                 }
             }
         }
-        if (head && !conn_deliver(c, head))
-            return 0;
+        if (head) {
+            c->rx_big = MS_CONTAINER_OF(tail, msock_msg, next)->len >= STREAM_DIRECT_MIN;
+            if (!conn_deliver(c, head))
+                return 0;
+        }
         /* A short read emptied the kernel buffer: new data brings a new edge. */
         if ((size_t)n < want)
             return 0;
@@ -300,7 +322,7 @@ static void conn_event(ms_ev *ev, uint32_t events)
         return;
     }
     if (events & EPOLLOUT) {
-        ms_stream_on_writable(c);
+        ms_stream_on_writable(c, true);
         if (c->closed)
             return;
     }

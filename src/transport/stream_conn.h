@@ -28,14 +28,19 @@ struct ms_stream_conn {
     ms_timer hs_timer;
     ms_sp_decoder dec;
     bool rx_paused; /* the socket queue is full: read again on recv_resume */
+    bool rx_big;    /* the last message was big: read the next prefix alone */
     ms_task resume_task, close_task, free_task, flush_task;
 
     /* Under mtx: */
     pthread_mutex_t mtx;
-    ms_msgq txq;
-    size_t tx_off;     /* bytes of the head message already written, prefix included */
+    ms_msgq txq;       /* entries: messages, and batches of small framed messages */
+    size_t tx_msgs;    /* messages accepted and not yet written (a batch holds many) */
+    size_t tx_off;     /* bytes of the head entry already written, prefix included */
+    uint64_t tx_wakes; /* counts EPOLLOUT edges, so a writer can tell one came during its write */
+    bool tx_writing;   /* a thread is in sendmsg with the lock dropped: only it writes */
     bool tx_blocked;   /* the kernel said EAGAIN: wait for EPOLLOUT */
     bool flush_queued; /* flush_task is posted: it writes what is queued */
+    bool close_waits;  /* the close task waits for the writer to leave sendmsg */
     int64_t last_send_ns;
     bool want_ready;   /* a sender was told MSOCK_EAGAIN */
     bool closing;
@@ -50,8 +55,8 @@ void ms_stream_fail(ms_stream_conn *c, int reason);
 /* stream_tx.c: the pipe's send and queued ops, and the reactor's write side. */
 int ms_stream_send(void *tp, msock_msg *m);
 size_t ms_stream_queued(void *tp);
-/* The fd can take more, or a batch is due: writes what is queued (reactor thread). */
-void ms_stream_on_writable(ms_stream_conn *c);
+/* The fd can take more (epollout), or a batch is due: writes what is queued (reactor thread). */
+void ms_stream_on_writable(ms_stream_conn *c, bool epollout);
 void ms_stream_flush_task(ms_task *t);
 
 #endif

@@ -218,12 +218,15 @@ static void test_receiver_queue_pauses_and_resumes(void **state)
     assert_int_equal(msg_tag(m), 1);
     assert_int_equal(m->pipe_id, f.conns[0].pipe->id); /* stamped with its origin */
     ms_msg_free(m);
-    assert_int_equal(f.conns[1].resumes, 1); /* room again: the paused pipe was told */
-    assert_int_equal(deliver_one(f.conns[1].pipe, third), 0);
+    /* The first receive took both queued messages as its batch; they count against the
+     * limit until the batch is used up. */
+    assert_int_equal(f.conns[1].resumes, 0);
     assert_int_equal(ms_socket_recv(f.sock, &m, 0), 0);
     assert_int_equal(msg_tag(m), 2);
     assert_int_equal(m->pipe_id, f.conns[1].pipe->id);
     ms_msg_free(m);
+    assert_int_equal(f.conns[1].resumes, 1); /* room again: the paused pipe was told */
+    assert_int_equal(deliver_one(f.conns[1].pipe, third), 0);
     assert_int_equal(ms_socket_recv(f.sock, &m, 0), 0);
     assert_int_equal(msg_tag(m), 3);
     ms_msg_free(m);
@@ -256,8 +259,10 @@ static void test_receiver_batch_takes_all_then_pauses(void **state)
         assert_int_equal(ms_socket_recv(f.sock, &m, MSOCK_FLAG_NONBLOCK), 0);
         assert_int_equal(msg_tag(m), i);
         ms_msg_free(m);
-        /* Room again only once the queue is below its limit. */
-        assert_int_equal(f.conns[0].resumes, i >= 2 ? 1 : 0);
+        /* Resumed once the queue is down to half its limit, not at the first free slot, so a
+         * full queue does not wake the pipe for every receive; the batch the first receive
+         * took counts until it is used up. */
+        assert_int_equal(f.conns[0].resumes, i >= 4 ? 1 : 0);
     }
     fixture_close(&f);
 }
