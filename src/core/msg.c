@@ -154,6 +154,10 @@ static ms_chunk *msg_chunk_new(size_t min_cap)
         if (c != NULL) {
             memcpy(&mc->chunks[cls], c->data, sizeof(ms_chunk *));
             mc->chunk_count[cls]--;
+            /* Recycled memory was last written on another core, often: fetch the next one
+             * while this one is being filled. */
+            if (mc->chunks[cls] != NULL)
+                __builtin_prefetch(mc->chunks[cls], 1);
         } else {
             c = malloc(sizeof(ms_chunk) + msg_class_cap(cls));
             if (c == NULL)
@@ -235,6 +239,8 @@ static msock_msg *msg_struct_new(void)
     if (m != NULL) {
         mc->msgs = m->next;
         mc->msg_count--;
+        if (mc->msgs != NULL)
+            __builtin_prefetch(mc->msgs, 1);
     } else {
         m = malloc(sizeof(*m));
         if (m == NULL)

@@ -2,6 +2,7 @@
  * entry points, options and readiness fds. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -25,9 +26,10 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     int rv = ms_reactors_start();
     if (rv != 0)
         return rv;
-    ms_socket *s = calloc(1, sizeof *s);
+    ms_socket *s = aligned_alloc(_Alignof(ms_socket), sizeof *s);
     if (!s)
         return MSOCK_ENOMEM;
+    memset(s, 0, sizeof *s);
     s->proto = p;
     atomic_init(&s->refs, 1);
     ms_mutex_init_fast(&s->mtx);

@@ -15,7 +15,9 @@ struct ms_socket {
     const ms_protocol *proto;
     void *proto_data;
 
-    pthread_mutex_t mtx;
+    /* Each group below starts a cache line of its own: the lock and queue, which producers
+     * write, must not share a line with the reference count or with the receivers' batch. */
+    _Alignas(64) pthread_mutex_t mtx;
     pthread_cond_t recv_cv, send_cv, pipes_cv;
     ms_opts opts;
     /* opts.send_timeout and opts.recv_timeout, readable without the lock on every call */
@@ -31,12 +33,12 @@ struct ms_socket {
     /* receiver */
     ms_msgq recvq; /* its totals also count the receivers' batch below */
     atomic_size_t recv_ready; /* recvq.count, readable without the lock (for spinning) */
-    pthread_mutex_t rx_mtx; /* guards the receivers' batch; taken inside mtx, never around it */
+    _Alignas(64) pthread_mutex_t rx_mtx; /* guards the receivers' batch; taken inside mtx, never around it */
     msock_msg *rx_head;     /* messages taken off recvq at once, oldest first */
     size_t rx_done_count, rx_done_bytes; /* taken from the batch, not yet off recvq's totals */
     ms_pipe *rx_blocked;
     /* sender */
-    ms_pipe *ready; /* ring of pipes that can take a message; next pick is this one */
+    _Alignas(64) ms_pipe *ready; /* ring of pipes that can take a message; next pick is this one */
 
     /* readiness fds (eventfd, made on first request; -1 until then) */
     int recv_fd, send_fd;
@@ -46,7 +48,7 @@ struct ms_socket {
     msock_pipe_cb pipe_cb[3];
     void *pipe_cb_arg[3];
 
-    atomic_uint_fast64_t stats[MSOCK_STAT_COUNT];
+    _Alignas(64) atomic_uint_fast64_t stats[MSOCK_STAT_COUNT];
 };
 
 static inline void ms_socket_stat_add(ms_socket *s, int stat, uint64_t n)

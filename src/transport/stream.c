@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -344,7 +345,9 @@ static void conn_hs_timeout(ms_timer *t)
 void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
                           ms_stream_done_cb done, void *done_arg, ms_stream_conn **track)
 {
-    ms_stream_conn *c = calloc(1, sizeof *c);
+    ms_stream_conn *c = aligned_alloc(_Alignof(ms_stream_conn), sizeof *c);
+    if (c)
+        memset(c, 0, sizeof *c);
     if (!c) {
         close(fd);
         if (done)

@@ -31,8 +31,9 @@ struct ms_stream_conn {
     bool rx_big;    /* the last message was big: read the next prefix alone */
     ms_task resume_task, close_task, free_task, flush_task;
 
-    /* Under mtx: */
-    pthread_mutex_t mtx;
+    /* Under mtx (a cache line apart from the reactor's read side, which other threads do not
+     * touch): */
+    _Alignas(64) pthread_mutex_t mtx;
     ms_msgq txq;       /* entries: messages, and batches of small framed messages */
     size_t tx_msgs;    /* messages accepted and not yet written (a batch holds many) */
     size_t tx_off;     /* bytes of the head entry already written, prefix included */
