@@ -214,9 +214,14 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
         *out = m;
         return 0;
     }
-    if (!nonblock && ms_receiver_last_send == s->id &&
-        atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0)
-        receiver_spin(s);
+    if (!nonblock && atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0) {
+        if (ms_receiver_last_send == s->id)
+            receiver_spin(s);
+        else
+            /* A consumer about to sleep lets a producer on the same core run first: then it
+             * wakes to a batch, not to every single message. */
+            sched_yield();
+    }
     pthread_mutex_lock(&s->mtx);
     for (;;) {
         /* Another receiver may have refilled the batch since we looked. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -178,7 +179,14 @@ static int conn_read(ms_stream_conn *c)
         size_t want = direct ? MS_MIN(missing, budget) : cap;
         if (!room && c->rx_big)
             want = ms_sp_decoder_prefix_missing(&c->dec);
-        ssize_t n = read(c->fd, direct ? room : buf, want);
+        /* A big body's last bytes come with the next prefix in one call: the body straight
+         * into its message, the prefix into the buffer. */
+        struct iovec iov[2] = {{direct ? room : buf, want}, {buf, ms_sp_prefix_len(c->framing)}};
+        int iovcnt = direct && want == missing ? 2 : 1;
+        size_t body_want = want;
+        if (iovcnt == 2)
+            want += iov[1].iov_len;
+        ssize_t n = readv(c->fd, iov, iovcnt);
         if (n == 0)
             return MSOCK_ECONNRESET;
         if (n < 0) {
@@ -190,26 +198,28 @@ static int conn_read(ms_stream_conn *c)
         }
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         msock_msg *head = NULL, **tail = &head;
+        size_t got = (size_t)n, rest = got; /* rest: bytes in buf to decode */
         if (direct) {
-            if (ms_sp_decoder_body_filled(&c->dec, (size_t)n, &head) == 1) {
+            size_t body_n = MS_MIN(got, body_want);
+            if (ms_sp_decoder_body_filled(&c->dec, body_n, &head) == 1) {
                 head->next = NULL;
                 tail = &head->next;
             }
-        } else {
-            for (size_t pos = 0; pos < (size_t)n;) {
-                size_t used = 0;
-                msock_msg *m = NULL;
-                int rv = ms_sp_decoder_feed(&c->dec, buf + pos, (size_t)n - pos, &used, &m);
-                pos += used;
-                if (rv < 0) {
-                    chain_free(head);
-                    return conn_decode_error(c, rv);
-                }
-                if (rv == 1) {
-                    m->next = NULL;
-                    *tail = m;
-                    tail = &m->next;
-                }
+            rest = got - body_n; /* the next message's prefix, if it came along */
+        }
+        for (size_t pos = 0; pos < rest;) {
+            size_t used = 0;
+            msock_msg *m = NULL;
+            int rv = ms_sp_decoder_feed(&c->dec, buf + pos, rest - pos, &used, &m);
+            pos += used;
+            if (rv < 0) {
+                chain_free(head);
+                return conn_decode_error(c, rv);
+            }
+            if (rv == 1) {
+                m->next = NULL;
+                *tail = m;
+                tail = &m->next;
             }
         }
         if (head) {
@@ -218,7 +228,7 @@ static int conn_read(ms_stream_conn *c)
                 return 0;
         }
         /* A short read emptied the kernel buffer: new data brings a new edge. */
-        if ((size_t)n < want)
+        if (got < want)
             return 0;
     }
     return 0;

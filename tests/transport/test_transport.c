@@ -205,6 +205,47 @@ static void test_push_pull_in_order(void **state)
     link_close(&k);
 }
 
+/* Big and small messages interleaved: the reader switches between reading bodies straight
+ * into their message (with the next prefix in the same call) and decoding from its buffer. */
+static const size_t mixed_sizes[] = {70000, 0, 5, 40000, 65536, 1, 100000, 0, 32768, 32767, 8, 65544};
+#define N_MIXED (sizeof mixed_sizes / sizeof mixed_sizes[0])
+enum { MIXED_ROUNDS = 12 };
+
+typedef struct mixed_job {
+    msock_socket sock;
+    int rc;
+    pthread_t thread;
+} mixed_job;
+
+static void *mixed_sender_main(void *arg)
+{
+    mixed_job *job = arg;
+    uint8_t *buf = malloc(100000);
+    job->rc = buf ? 0 : MSOCK_ENOMEM;
+    for (unsigned i = 0; job->rc == 0 && i < MIXED_ROUNDS * N_MIXED; i++) {
+        size_t size = mixed_sizes[i % N_MIXED];
+        tu_fill(buf, size, tu_seed(3, i));
+        job->rc = msock_send(job->sock, buf, size, 0);
+    }
+    free(buf);
+    return NULL;
+}
+
+static void test_mixed_sizes_in_order(void **state)
+{
+    const tparam *p = param_of(state);
+    peers k;
+    link_open(&k, p->transport, msock_pull_open, msock_push_open);
+    mixed_job job = {.sock = k.dsock};
+    assert_int_equal(pthread_create(&job.thread, NULL, mixed_sender_main, &job), 0);
+    for (unsigned i = 0; i < MIXED_ROUNDS * N_MIXED; i++)
+        recv_expect(k.lsock, mixed_sizes[i % N_MIXED], tu_seed(3, i));
+    assert_true(tu_thread_join(job.thread, 3 * TU_DEADLINE_MS));
+    TU_OK(job.rc);
+    expect_nothing_queued(k.lsock);
+    link_close(&k);
+}
+
 /* Receives on one puller until the main thread says stop; records which messages arrived. */
 typedef struct puller_job {
     msock_socket sock;
@@ -769,6 +810,7 @@ static const case_def cases[] = {
     {"send_without_peer_times_out", test_send_without_peer_times_out, false},
     {"too_large_drops_pipe", test_too_large_drops_pipe, false},
     {"pair_takes_one_pipe", test_pair_takes_one_pipe, false},
+    {"mixed_sizes_in_order", test_mixed_sizes_in_order, false},
 };
 
 static const size_t sizes[] = {0, 1, 1024, MIB};
