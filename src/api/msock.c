@@ -155,17 +155,13 @@ int msock_recvmsg(msock_socket s, msock_msg **m, int flags)
 
 int msock_send(msock_socket s, const void *buf, size_t len, int flags)
 {
-    if (buf == NULL && len > 0)
+    if ((buf == NULL && len > 0) || (flags & ~MSOCK_FLAG_NONBLOCK))
         return MSOCK_EINVAL;
-    msock_msg *m;
-    int rv = ms_msg_alloc(&m, len);
-    if (rv != 0)
-        return rv;
-    if (len)
-        memcpy(m->body, buf, len);
-    rv = msock_sendmsg(s, m, flags);
-    if (rv != 0)
-        ms_msg_free(m);
+    ms_socket *sock = ms_api_socket(s);
+    if (!sock)
+        return MSOCK_ECLOSED;
+    int rv = ms_socket_send_buf(sock, buf, len, flags);
+    ms_socket_release(sock);
     return rv;
 }
 

@@ -2,6 +2,7 @@
  * rotates through it (fair round robin); "all" gives every pipe a copy sharing one body; a
  * message naming a pipe goes to that pipe only. Transports are called with no lock held. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/msg.h"
@@ -81,9 +82,34 @@ static int sender_pick(ms_socket *s, ms_pipe *target, int64_t deadline, bool non
     }
 }
 
-static int sender_one(ms_socket *s, ms_pipe *target, msock_msg *m, int64_t deadline, bool nonblock)
+/* What sender_one hands a pipe: a message, or the caller's buffer. */
+typedef struct sender_payload {
+    msock_msg *msg;
+    const void *buf;
+    size_t len;
+} sender_payload;
+
+static int payload_send(ms_pipe *p, const sender_payload *pl)
 {
-    size_t wire_len = ms_msg_wire_len(m);
+    if (pl->msg != NULL)
+        return p->ops->send(p->tp, pl->msg);
+    if (p->ops->send_copy != NULL)
+        return p->ops->send_copy(p->tp, pl->buf, pl->len);
+    msock_msg *m;
+    int rv = ms_msg_alloc(&m, pl->len);
+    if (rv != 0)
+        return rv;
+    if (pl->len > 0)
+        memcpy(m->body, pl->buf, pl->len);
+    if ((rv = p->ops->send(p->tp, m)) != 0)
+        ms_msg_free(m);
+    return rv;
+}
+
+static int sender_one(ms_socket *s, ms_pipe *target, const sender_payload *pl, int64_t deadline,
+                      bool nonblock)
+{
+    size_t wire_len = pl->msg != NULL ? ms_msg_wire_len(pl->msg) : pl->len;
     pthread_mutex_lock(&s->mtx);
     for (;;) {
         ms_pipe *p;
@@ -94,11 +120,12 @@ static int sender_one(ms_socket *s, ms_pipe *target, msock_msg *m, int64_t deadl
         }
         uint64_t gen = p->ready_gen;
         pthread_mutex_unlock(&s->mtx);
-        rv = p->ops->send(p->tp, m);
-        if (rv == 0) {
+        rv = payload_send(p, pl);
+        if (rv == 0 || rv == MSOCK_ENOMEM) {
             ms_pipe_release(p);
-            sender_count(s, wire_len);
-            return 0;
+            if (rv == 0)
+                sender_count(s, wire_len);
+            return rv;
         }
         pthread_mutex_lock(&s->mtx);
         /* A ready signal that came while we were sending means the pipe has room again. */
@@ -112,6 +139,12 @@ static int sender_one(ms_socket *s, ms_pipe *target, msock_msg *m, int64_t deadl
             return rv;
         }
     }
+}
+
+int ms_sender_send_buf(ms_socket *s, const void *buf, size_t len, int64_t deadline, bool nonblock)
+{
+    sender_payload pl = {.buf = buf, .len = len};
+    return sender_one(s, NULL, &pl, deadline, nonblock);
 }
 
 static int sender_all(ms_socket *s, msock_msg *m)
@@ -167,11 +200,13 @@ int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock)
                 ms_pipe_release(target);
             return MSOCK_ENOENT;
         }
-        int rv = sender_one(s, target, m, deadline, nonblock);
+        sender_payload pl = {.msg = m};
+        int rv = sender_one(s, target, &pl, deadline, nonblock);
         ms_pipe_release(target);
         return rv;
     }
     if (s->proto->send_policy == MS_SEND_ALL)
         return sender_all(s, m);
-    return sender_one(s, NULL, m, deadline, nonblock);
+    sender_payload pl = {.msg = m};
+    return sender_one(s, NULL, &pl, deadline, nonblock);
 }

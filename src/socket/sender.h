@@ -11,5 +11,8 @@ void ms_sender_unready(ms_socket *s, ms_pipe *p);
 /* Sends m by the socket's policy, waiting until deadline (ms, MS_NEVER) unless nonblock.
  * Takes m on success. No lock held on entry. */
 int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock);
+/* The "one" policy for len bytes of the caller's buffer: transports that can take bytes do,
+ * so a small send makes no message. Same waits and returns, or MSOCK_ENOMEM. */
+int ms_sender_send_buf(ms_socket *s, const void *buf, size_t len, int64_t deadline, bool nonblock);
 
 #endif

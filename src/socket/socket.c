@@ -54,13 +54,14 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     return 0;
 }
 
-/* The socket this thread looked up last, held by the cache: sending and receiving threads
- * then do not meet on sockets_mtx for every call. A cached socket that starts closing is
- * looked up again (and not found); its memory stays until the thread looks up another socket
- * or exits, and close has already emptied its queues. */
+/* Sockets this thread looked up lately, held by the cache (direct-mapped by id): sending and
+ * receiving threads then do not meet on sockets_mtx for every call, and a server thread
+ * serving a few sockets hits as well. A cached socket that starts closing is looked up again
+ * (and not found); its memory stays until its slot is reused or the thread exits, and close
+ * has already emptied its queues. */
+#define SOCKET_CACHE_SLOTS 16
 static MS_TLS struct socket_cache {
-    uint32_t id;
-    ms_socket *sock;
+    ms_socket *slot[SOCKET_CACHE_SLOTS];
     bool registered;
 } socket_cache;
 static pthread_key_t socket_cache_key;
@@ -69,11 +70,12 @@ static pthread_once_t socket_cache_once = PTHREAD_ONCE_INIT;
 
 void ms_socket_cache_flush(void)
 {
-    ms_socket *old = socket_cache.sock;
-    socket_cache.sock = NULL;
-    socket_cache.id = 0;
-    if (old)
-        ms_socket_release(old);
+    for (unsigned i = 0; i < SOCKET_CACHE_SLOTS; i++) {
+        ms_socket *old = socket_cache.slot[i];
+        socket_cache.slot[i] = NULL;
+        if (old)
+            ms_socket_release(old);
+    }
 }
 
 static void socket_cache_thread_exit(void *unused)
@@ -102,18 +104,28 @@ static void socket_cache_store(ms_socket *s)
             return;
         sc->registered = true;
     }
-    ms_socket *old = sc->sock;
+    ms_socket **slot = &sc->slot[s->id % SOCKET_CACHE_SLOTS];
+    ms_socket *old = *slot;
     ms_socket_hold(s);
-    sc->sock = s;
-    sc->id = s->id;
+    *slot = s;
     if (old)
         ms_socket_release(old);
 }
 
+/* Drops this thread's cache entry for s, if it has one. */
+static void socket_cache_forget(ms_socket *s)
+{
+    ms_socket **slot = &socket_cache.slot[s->id % SOCKET_CACHE_SLOTS];
+    if (*slot == s) {
+        *slot = NULL;
+        ms_socket_release(s);
+    }
+}
+
 ms_socket *ms_socket_find(uint32_t id)
 {
-    ms_socket *s = socket_cache.sock;
-    if (s && socket_cache.id == id && !atomic_load_explicit(&s->closing_flag, memory_order_acquire)) {
+    ms_socket *s = socket_cache.slot[id % SOCKET_CACHE_SLOTS];
+    if (s && s->id == id && !atomic_load_explicit(&s->closing_flag, memory_order_acquire)) {
         ms_socket_hold(s);
         return s;
     }
@@ -192,6 +204,7 @@ int ms_socket_close(ms_socket *s)
     pthread_mutex_lock(&sockets_mtx);
     ms_idmap_remove(&sockets, s->id);
     pthread_mutex_unlock(&sockets_mtx);
+    socket_cache_forget(s);
 
     /* Endpoints first, so nothing new arrives while queued messages drain. */
     for (;;) {
@@ -251,6 +264,24 @@ int ms_socket_send(ms_socket *s, msock_msg *m, int flags)
     ms_receiver_note_send(s->id);
     int64_t timeout = atomic_load_explicit(&s->send_timeout, memory_order_relaxed);
     return ms_sender_send(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
+}
+
+int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags)
+{
+    if (s->proto->send_policy != MS_SEND_ONE || s->proto->send_hook) {
+        msock_msg *m;
+        int rv = ms_msg_alloc(&m, len);
+        if (rv != 0)
+            return rv;
+        if (len > 0)
+            memcpy(m->body, buf, len);
+        if ((rv = ms_socket_send(s, m, flags)) != 0)
+            ms_msg_free(m);
+        return rv;
+    }
+    ms_receiver_note_send(s->id);
+    int64_t timeout = atomic_load_explicit(&s->send_timeout, memory_order_relaxed);
+    return ms_sender_send_buf(s, buf, len, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
 }
 
 int ms_socket_recv(ms_socket *s, msock_msg **m, int flags)

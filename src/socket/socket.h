@@ -68,6 +68,9 @@ void ms_socket_release(ms_socket *s);
 int ms_socket_close(ms_socket *s);
 
 int ms_socket_send(ms_socket *s, msock_msg *m, int flags);
+/* Sends len bytes of buf (the caller keeps buf); protocols without hooks send it without
+ * first copying it into a message. */
+int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags);
 int ms_socket_recv(ms_socket *s, msock_msg **m, int flags);
 int ms_socket_set(ms_socket *s, int opt, const ms_optval *v);
 int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len);

@@ -254,6 +254,7 @@ static void stream_recv_resume(void *tp)
 
 static const ms_pipe_ops stream_pipe_ops = {
     .send = ms_stream_send,
+    .send_copy = ms_stream_send_copy,
     .recv_resume = stream_recv_resume,
     .queued = ms_stream_queued,
     .close = stream_close,

@@ -55,6 +55,7 @@ void ms_stream_fail(ms_stream_conn *c, int reason);
 
 /* stream_tx.c: the pipe's send and queued ops, and the reactor's write side. */
 int ms_stream_send(void *tp, msock_msg *m);
+int ms_stream_send_copy(void *tp, const void *buf, size_t len);
 size_t ms_stream_queued(void *tp);
 /* The fd can take more (epollout), or a batch is due: writes what is queued (reactor thread). */
 void ms_stream_on_writable(ms_stream_conn *c, bool epollout);

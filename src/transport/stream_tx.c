@@ -53,11 +53,12 @@ static bool conn_full(const ms_stream_conn *c)
     return c->tx_msgs >= q->max_count || (q->max_bytes && q->bytes >= q->max_bytes);
 }
 
-/* Frames m into the tail batch, starting a new batch when it is full. False when no batch
- * could be had (m is then queued by reference). */
-static bool conn_append_copy(ms_stream_conn *c, const msock_msg *m)
+/* Frames a message (header and body parts) into the tail batch, starting a new batch when it
+ * is full. False when no batch could be had (the caller queues a message instead). */
+static bool conn_append_copy(ms_stream_conn *c, const void *hdr, size_t hlen, const void *body,
+                             size_t blen)
 {
-    size_t framed = ms_sp_prefix_len(c->framing) + ms_msg_wire_len(m);
+    size_t framed = ms_sp_prefix_len(c->framing) + hlen + blen;
     msock_msg *b = c->txq.tail;
     if (b == NULL || !b->batched || STREAM_BATCH_CAP - b->len < framed) {
         if (ms_msg_alloc_headroom(&b, STREAM_BATCH_CAP, 0) != 0)
@@ -66,10 +67,11 @@ static bool conn_append_copy(ms_stream_conn *c, const msock_msg *m)
         ms_msgq_put_force(&c->txq, b);
     }
     uint8_t *dst = b->body + b->len;
-    dst += ms_sp_prefix_encode(dst, c->framing, ms_msg_wire_len(m));
-    memcpy(dst, m->header, m->header_len);
-    if (m->len > 0)
-        memcpy(dst + m->header_len, m->body, m->len);
+    dst += ms_sp_prefix_encode(dst, c->framing, hlen + blen);
+    if (hlen > 0)
+        memcpy(dst, hdr, hlen);
+    if (blen > 0)
+        memcpy(dst + hlen, body, blen);
     b->len += framed;
     b->batched++;
     c->txq.bytes += framed;
@@ -145,6 +147,23 @@ typedef struct tx_after {
     int error;
 } tx_after;
 
+/* The writer is done (under mtx): a waiting close may go on, and senders hear of room. */
+static void conn_writer_leaves(ms_stream_conn *c, tx_after *after, bool had)
+{
+    c->tx_writing = false;
+    if (c->close_waits) {
+        c->close_waits = false;
+        after->post_close = true;
+    }
+    if (c->want_ready && !conn_full(c)) {
+        c->want_ready = false;
+        after->notify = true;
+    }
+    /* A lingering close waits for the queue to empty; nobody else needs to hear of it. */
+    if (had && ms_msgq_empty(&c->txq) && atomic_load_explicit(&c->ep->sock->closing_flag, memory_order_relaxed))
+        after->notify = true;
+}
+
 /* Writes what is queued (under mtx, which it drops around each sendmsg). One writer at a time:
  * the caller has checked tx_writing. */
 static void conn_write_locked(ms_stream_conn *c, tx_after *after)
@@ -186,18 +205,7 @@ static void conn_write_locked(ms_stream_conn *c, tx_after *after)
         while (*done_tail)
             done_tail = &(*done_tail)->next;
     }
-    c->tx_writing = false;
-    if (c->close_waits) {
-        c->close_waits = false;
-        after->post_close = true;
-    }
-    if (c->want_ready && !conn_full(c)) {
-        c->want_ready = false;
-        after->notify = true;
-    }
-    /* A lingering close waits for the queue to empty; nobody else needs to hear of it. */
-    if (had && ms_msgq_empty(&c->txq) && atomic_load_explicit(&c->ep->sock->closing_flag, memory_order_relaxed))
-        after->notify = true;
+    conn_writer_leaves(c, after, had);
 }
 
 /* Finishes a write with the lock released. */
@@ -223,27 +231,10 @@ static int64_t clock_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int ms_stream_send(void *tp, msock_msg *m)
+/* A message was queued (under mtx): write now, leave it to the reactor, or to the writer on
+ * its way. */
+static void conn_queued_locked(ms_stream_conn *c, tx_after *after)
 {
-    ms_stream_conn *c = tp;
-    tx_after after = {0};
-    pthread_mutex_lock(&c->mtx);
-    if (c->closing) {
-        pthread_mutex_unlock(&c->mtx);
-        return MSOCK_ECLOSED;
-    }
-    size_t wire_len = ms_msg_wire_len(m);
-    if (!conn_can_put(c, wire_len)) {
-        c->want_ready = true;
-        pthread_mutex_unlock(&c->mtx);
-        return MSOCK_EAGAIN;
-    }
-    bool copied = ms_sp_prefix_len(c->framing) + wire_len <= STREAM_COPY_MAX && conn_append_copy(c, m);
-    if (copied) {
-        m->next = NULL;
-        after.written = m; /* freed below, on this thread, with the lock released */
-    } else
-        ms_msgq_put_force(&c->txq, m);
     c->tx_msgs++;
     bool write_now = false;
     if (!c->tx_writing && !c->tx_blocked) {
@@ -254,20 +245,85 @@ int ms_stream_send(void *tp, msock_msg *m)
             bool burst = now - c->last_send_ns < STREAM_BATCH_WINDOW_NS;
             c->last_send_ns = now;
             if (burst)
-                after.post_flush = c->flush_queued = true;
+                after->post_flush = c->flush_queued = true;
             else
                 write_now = true;
         }
     }
     if (write_now) {
-        conn_write_locked(c, &after);
+        conn_write_locked(c, after);
         /* The window counts from the end of the write: a write slower than the window must
          * not make every following send look sparse and pay a write of its own. */
         c->last_send_ns = clock_ns();
     }
+}
+
+/* Refuses a send (under mtx) when closing or full; 0 when it may be queued. */
+static int conn_admit_locked(ms_stream_conn *c, size_t wire_len)
+{
+    if (c->closing)
+        return MSOCK_ECLOSED;
+    if (!conn_can_put(c, wire_len)) {
+        c->want_ready = true;
+        return MSOCK_EAGAIN;
+    }
+    return 0;
+}
+
+int ms_stream_send(void *tp, msock_msg *m)
+{
+    ms_stream_conn *c = tp;
+    tx_after after = {0};
+    pthread_mutex_lock(&c->mtx);
+    size_t wire_len = ms_msg_wire_len(m);
+    int rv = conn_admit_locked(c, wire_len);
+    if (rv != 0) {
+        pthread_mutex_unlock(&c->mtx);
+        return rv;
+    }
+    if (ms_sp_prefix_len(c->framing) + wire_len <= STREAM_COPY_MAX &&
+        conn_append_copy(c, m->header, m->header_len, m->body, m->len)) {
+        m->next = NULL;
+        after.written = m; /* freed below, on this thread, with the lock released */
+    } else {
+        ms_msgq_put_force(&c->txq, m);
+    }
+    conn_queued_locked(c, &after);
     pthread_mutex_unlock(&c->mtx);
     conn_write_after(c, &after);
     return 0;
+}
+
+int ms_stream_send_copy(void *tp, const void *buf, size_t len)
+{
+    ms_stream_conn *c = tp;
+    tx_after after = {0};
+    bool queue_copy = false;
+    pthread_mutex_lock(&c->mtx);
+    int rv = conn_admit_locked(c, len);
+    if (rv == 0) {
+        /* A big message is copied into a message of its own, not written from the caller's
+         * buffer: queued, it is written by the reactor while this thread copies the next one,
+         * which beat writing it here in place (measured: tcp 64 KiB 2.9 against 1.9 GB/s). */
+        if (ms_sp_prefix_len(c->framing) + len <= STREAM_COPY_MAX &&
+            conn_append_copy(c, NULL, 0, buf, len))
+            conn_queued_locked(c, &after);
+        else
+            queue_copy = true;
+    }
+    pthread_mutex_unlock(&c->mtx);
+    if (queue_copy) { /* the copy is made without the lock */
+        msock_msg *m;
+        if ((rv = ms_msg_alloc(&m, len)) != 0)
+            return rv;
+        if (len > 0)
+            memcpy(m->body, buf, len);
+        if ((rv = ms_stream_send(tp, m)) != 0)
+            ms_msg_free(m);
+        return rv;
+    }
+    conn_write_after(c, &after);
+    return rv;
 }
 
 size_t ms_stream_queued(void *tp)

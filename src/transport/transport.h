@@ -14,6 +14,10 @@ typedef struct ms_pipe_ops {
     /* Takes m and returns 0, or returns MSOCK_EAGAIN when the outbound queue is full (then the
      * transport calls ms_pipe_send_ready once it has room) or MSOCK_ECLOSED. Any thread. */
     int (*send)(void *tp, msock_msg *m);
+    /* Optional: sends len bytes from the caller's buffer, which is the caller's again on
+     * return; a stream frames a small one straight into its write batch, with no message in
+     * between. Returns as send does, or MSOCK_ENOMEM. Any thread. */
+    int (*send_copy)(void *tp, const void *buf, size_t len);
     /* The socket has room again after ms_pipe_deliver said MSOCK_EAGAIN. Any thread. */
     void (*recv_resume)(void *tp);
     /* Messages still waiting to be written (close with linger waits for 0). Any thread. */

@@ -61,7 +61,8 @@ static void fake_free(void *tp)
     ((fake_conn *)tp)->freed = true;
 }
 
-static const ms_pipe_ops fake_ops = {fake_send, fake_resume, fake_queued, fake_close, fake_free};
+static const ms_pipe_ops fake_ops = {
+    .send = fake_send, .recv_resume = fake_resume, .queued = fake_queued, .close = fake_close, .free = fake_free};
 
 static const ms_protocol proto_one = {.self = 0x7f0, .peer = 0x7f0, .name = "one", .peer_name = "one",
                                       .send_policy = MS_SEND_ONE, .recv_policy = MS_RECV_ALL};
