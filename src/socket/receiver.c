@@ -131,15 +131,19 @@ typedef struct receiver_resumes {
     size_t n;
 } receiver_resumes;
 
-/* Under s->mtx: charges the messages receivers took from their batch to the queue totals,
- * and picks the paused pipes to resume once the queue is down to half its limits. */
-static void receiver_settle(ms_socket *s, receiver_resumes *r)
+/* Under s->mtx and rx_mtx: charges the messages receivers took from their batch to the
+ * queue totals. */
+static void receiver_charge(ms_socket *s)
 {
-    pthread_mutex_lock(&s->rx_mtx);
     s->recvq.count -= s->rx_done_count;
     s->recvq.bytes -= s->rx_done_bytes;
     s->rx_done_count = s->rx_done_bytes = 0;
-    pthread_mutex_unlock(&s->rx_mtx);
+}
+
+/* Under s->mtx, after a charge: publishes the count, picks the paused pipes to resume once the
+ * queue is down to half its limits, and clears the readiness fd of an empty queue. */
+static void receiver_after_charge(ms_socket *s, receiver_resumes *r)
+{
     atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_relaxed);
     if (s->rx_blocked && ms_msgq_low(&s->recvq)) {
         size_t n = 0;
@@ -162,6 +166,15 @@ static void receiver_settle(ms_socket *s, receiver_resumes *r)
         ms_socket_update_fds(s);
 }
 
+/* Under s->mtx: charge, then the rest. */
+static void receiver_settle(ms_socket *s, receiver_resumes *r)
+{
+    pthread_mutex_lock(&s->rx_mtx);
+    receiver_charge(s);
+    pthread_mutex_unlock(&s->rx_mtx);
+    receiver_after_charge(s, r);
+}
+
 /* Calls the transports of the pipes receiver_settle picked (no lock held). */
 static void receiver_resume(receiver_resumes *r)
 {
@@ -176,11 +189,9 @@ static void receiver_resume(receiver_resumes *r)
 /* A long batch is settled every so many messages, so paused pipes resume while it drains. */
 #define RECEIVER_SETTLE_EVERY 256
 
-/* Takes the next message from the receivers' batch (under rx_mtx); NULL when it is empty.
- * *more: messages remain in it; *settle: the totals are due for settling. */
-static msock_msg *receiver_pop_batch(ms_socket *s, bool *more, bool *settle)
+/* Under rx_mtx: takes the batch's next message; *more and *settle as below. */
+static msock_msg *receiver_pop_locked(ms_socket *s, bool *more, bool *settle)
 {
-    pthread_mutex_lock(&s->rx_mtx);
     msock_msg *m = s->rx_head;
     if (m != NULL) {
         s->rx_head = m->next;
@@ -189,6 +200,32 @@ static msock_msg *receiver_pop_batch(ms_socket *s, bool *more, bool *settle)
     }
     *more = s->rx_head != NULL;
     *settle = !*more || s->rx_done_count >= RECEIVER_SETTLE_EVERY;
+    atomic_store_explicit(&s->rx_any, *more, memory_order_relaxed);
+    return m;
+}
+
+/* Takes the next message from the receivers' batch (under rx_mtx); NULL when it is empty.
+ * *more: messages remain in it; *settle: the totals are due for settling. */
+static msock_msg *receiver_pop_batch(ms_socket *s, bool *more, bool *settle)
+{
+    pthread_mutex_lock(&s->rx_mtx);
+    msock_msg *m = receiver_pop_locked(s, more, settle);
+    pthread_mutex_unlock(&s->rx_mtx);
+    return m;
+}
+
+/* Under s->mtx: takes the next message, refilling an empty batch with the whole queue, and
+ * charges the totals when due (*settle then says receiver_after_charge is owed). */
+static msock_msg *receiver_take(ms_socket *s, bool *more, bool *settle)
+{
+    pthread_mutex_lock(&s->rx_mtx);
+    if (s->rx_head == NULL && s->recvq.head != NULL) {
+        s->rx_head = s->recvq.head;
+        s->recvq.head = s->recvq.tail = NULL;
+    }
+    msock_msg *m = receiver_pop_locked(s, more, settle);
+    if (m != NULL && *settle)
+        receiver_charge(s);
     pthread_mutex_unlock(&s->rx_mtx);
     return m;
 }
@@ -201,8 +238,11 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
     bool more, settle;
     /* Receivers take the whole queue at once into a batch of their own (under rx_mtx), so a
      * producer and a consumer meet on the socket lock once per batch, not once per message.
-     * The queue totals keep counting the batch's messages until they are settled. */
-    msock_msg *m = receiver_pop_batch(s, &more, &settle);
+     * The queue totals keep counting the batch's messages until they are settled. rx_any is
+     * a hint read without the lock: an empty batch costs no lock here. */
+    msock_msg *m = NULL;
+    if (atomic_load_explicit(&s->rx_any, memory_order_relaxed))
+        m = receiver_pop_batch(s, &more, &settle);
     if (m != NULL) {
         if (settle) {
             pthread_mutex_lock(&s->mtx);
@@ -223,11 +263,7 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
             sched_yield();
     }
     pthread_mutex_lock(&s->mtx);
-    for (;;) {
-        /* Another receiver may have refilled the batch since we looked. */
-        m = receiver_pop_batch(s, &more, &settle);
-        if (m != NULL || s->recvq.head != NULL)
-            break;
+    while ((m = receiver_take(s, &more, &settle)) == NULL) {
         if (s->closed || s->closing) {
             pthread_mutex_unlock(&s->mtx);
             return MSOCK_ECLOSED;
@@ -237,17 +273,8 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
             return nonblock ? MSOCK_EAGAIN : MSOCK_ETIMEDOUT;
         }
     }
-    if (m == NULL) {
-        /* The batch is empty, and only a holder of this lock refills it: take the queue. */
-        msock_msg *batch = s->recvq.head;
-        s->recvq.head = s->recvq.tail = NULL;
-        pthread_mutex_lock(&s->rx_mtx);
-        s->rx_head = batch;
-        pthread_mutex_unlock(&s->rx_mtx);
-        m = receiver_pop_batch(s, &more, &settle);
-    }
     if (settle)
-        receiver_settle(s, &resumes);
+        receiver_after_charge(s, &resumes);
     if (more)
         pthread_cond_signal(&s->recv_cv); /* let another waiting receiver take the next one */
     pthread_mutex_unlock(&s->mtx);

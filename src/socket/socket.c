@@ -54,11 +54,10 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     return 0;
 }
 
-/* Sockets this thread looked up lately, held by the cache (direct-mapped by id): sending and
- * receiving threads then do not meet on sockets_mtx for every call, and a server thread
- * serving a few sockets hits as well. A cached socket that starts closing is looked up again
- * (and not found); its memory stays until its slot is reused or the thread exits, and close
- * has already emptied its queues. */
+/* Sockets this thread looked up, held by the cache (direct-mapped by id): sending and
+ * receiving threads then do not meet on sockets_mtx for every call. A cached socket that
+ * starts closing is looked up again (and not found); its memory stays until its slot is
+ * reused or the thread exits, and close has already emptied its queues. */
 #define SOCKET_CACHE_SLOTS 16
 static MS_TLS struct socket_cache {
     ms_socket *slot[SOCKET_CACHE_SLOTS];
@@ -106,6 +105,10 @@ static void socket_cache_store(ms_socket *s)
     }
     ms_socket **slot = &sc->slot[s->id % SOCKET_CACHE_SLOTS];
     ms_socket *old = *slot;
+    /* A live socket keeps its slot: a thread serving more sockets than slots would otherwise
+     * pay for an eviction on every call, more than the lookup it saves. */
+    if (old && !atomic_load_explicit(&old->closing_flag, memory_order_acquire))
+        return;
     ms_socket_hold(s);
     *slot = s;
     if (old)
@@ -238,6 +241,7 @@ int ms_socket_close(ms_socket *s)
     pthread_mutex_lock(&s->rx_mtx);
     msock_msg *batch = s->rx_head;
     s->rx_head = NULL;
+    atomic_store_explicit(&s->rx_any, false, memory_order_relaxed);
     s->rx_done_count = s->rx_done_bytes = 0;
     pthread_mutex_unlock(&s->rx_mtx);
     atomic_store_explicit(&s->recv_ready, 0, memory_order_relaxed);

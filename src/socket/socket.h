@@ -35,6 +35,7 @@ struct ms_socket {
     atomic_size_t recv_ready; /* recvq.count, readable without the lock (for spinning) */
     _Alignas(64) pthread_mutex_t rx_mtx; /* guards the receivers' batch; taken inside mtx, never around it */
     msock_msg *rx_head;     /* messages taken off recvq at once, oldest first */
+    atomic_bool rx_any;     /* rx_head != NULL, readable without rx_mtx (a hint) */
     size_t rx_done_count, rx_done_bytes; /* taken from the batch, not yet off recvq's totals */
     ms_pipe *rx_blocked;
     /* sender */
