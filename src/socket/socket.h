@@ -11,9 +11,11 @@
 
 struct ms_socket {
     uint32_t id;
-    atomic_int refs;
     const ms_protocol *proto;
     void *proto_data;
+    /* Every call holds and releases the socket: the count gets a cache line of its own, or
+     * a receiving thread's updates would evict the fields a delivering thread reads. */
+    _Alignas(64) atomic_int refs;
 
     /* Each group below starts a cache line of its own: the lock and queue, which producers
      * write, must not share a line with the reference count or with the receivers' batch. */
