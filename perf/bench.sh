@@ -60,7 +60,7 @@ thr_count() { # LIB SIZE
 	else
 		case $1:$2 in
 		nng:65536) echo 20000 ;; nng:4096) echo 30000 ;; nng:*) echo 50000 ;;
-		*:64) echo 1000000 ;; *:581) echo 500000 ;; *:4096) echo 200000 ;; *) echo 20000 ;;
+		*:64) echo 5000000 ;; *:581) echo 500000 ;; *:4096) echo 200000 ;; *) echo 20000 ;;
 		esac
 	fi
 }

@@ -26,16 +26,21 @@ void ms_msgq_set_limits(ms_msgq *q, size_t max_count, size_t max_bytes)
     q->max_bytes = max_bytes;
 }
 
-bool ms_msgq_can_put(const ms_msgq *q, size_t wire_len)
+bool ms_msgq_fits(const ms_msgq *q, size_t count, size_t wire_len)
 {
-    if (q->count == 0)
+    if (count == 0)
         return true;
-    if (q->count >= q->max_count)
+    if (count >= q->max_count)
         return false;
     if (q->max_bytes == 0)
         return true;
     /* Written as a subtraction: bytes may already exceed the limit after put_force. */
     return q->bytes < q->max_bytes && wire_len <= q->max_bytes - q->bytes;
+}
+
+bool ms_msgq_can_put(const ms_msgq *q, size_t wire_len)
+{
+    return ms_msgq_fits(q, q->count, wire_len);
 }
 
 void ms_msgq_put_force(ms_msgq *q, msock_msg *m)

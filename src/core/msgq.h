@@ -19,6 +19,9 @@ void ms_msgq_set_limits(ms_msgq *q, size_t max_count, size_t max_bytes);
 /* True when a message of wire_len bytes fits. An empty queue takes any one message, so a
  * message larger than max_bytes still passes when nothing else is queued. */
 bool ms_msgq_can_put(const ms_msgq *q, size_t wire_len);
+/* The same test for a queue whose owner counts its messages itself (count of them queued):
+ * a stream's write batches hold many messages in one entry. */
+bool ms_msgq_fits(const ms_msgq *q, size_t count, size_t wire_len);
 /* Appends m; 0, or MSOCK_EAGAIN (m stays with the caller) when it does not fit. */
 int ms_msgq_put(ms_msgq *q, msock_msg *m);
 /* Appends m ignoring the limits (a message already accepted must not be lost). */

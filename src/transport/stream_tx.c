@@ -34,17 +34,10 @@ static size_t entry_wire_len(const ms_stream_conn *c, const msock_msg *m)
     return m->batched ? m->len : ms_sp_prefix_len(c->framing) + ms_msg_wire_len(m);
 }
 
-/* Room for this many more messages? The count limit counts messages, not batches. */
+/* Room for one more message? The count limit counts messages, not batches. */
 static bool conn_can_put(const ms_stream_conn *c, size_t wire_len)
 {
-    const ms_msgq *q = &c->txq;
-    if (c->tx_msgs == 0)
-        return true;
-    if (c->tx_msgs >= q->max_count)
-        return false;
-    if (q->max_bytes == 0)
-        return true;
-    return q->bytes < q->max_bytes && wire_len <= q->max_bytes - q->bytes;
+    return ms_msgq_fits(&c->txq, c->tx_msgs, wire_len);
 }
 
 static bool conn_full(const ms_stream_conn *c)

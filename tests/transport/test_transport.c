@@ -120,7 +120,9 @@ typedef struct sender_job {
     msock_socket sock;
     unsigned sender;
     unsigned count;
-    size_t size;
+    size_t size;         /* of every message, unless sizes is set */
+    const size_t *sizes; /* message i has sizes[i % nsizes] bytes (size is their maximum) */
+    size_t nsizes;
     int rc;
     unsigned sent;
     pthread_t thread;
@@ -135,8 +137,9 @@ static void *sender_main(void *arg)
         return NULL;
     }
     for (unsigned i = 0; i < job->count; i++) {
-        tu_fill(buf, job->size, tu_seed(job->sender, i));
-        job->rc = msock_send(job->sock, buf, job->size, 0);
+        size_t size = job->sizes ? job->sizes[i % job->nsizes] : job->size;
+        tu_fill(buf, size, tu_seed(job->sender, i));
+        job->rc = msock_send(job->sock, buf, size, 0);
         if (job->rc != 0)
             break;
         job->sent++;
@@ -209,39 +212,19 @@ static void test_push_pull_in_order(void **state)
  * into their message (with the next prefix in the same call) and decoding from its buffer. */
 static const size_t mixed_sizes[] = {70000, 0, 5, 40000, 65536, 1, 100000, 0, 32768, 32767, 8, 65544};
 #define N_MIXED (sizeof mixed_sizes / sizeof mixed_sizes[0])
-enum { MIXED_ROUNDS = 12 };
-
-typedef struct mixed_job {
-    msock_socket sock;
-    int rc;
-    pthread_t thread;
-} mixed_job;
-
-static void *mixed_sender_main(void *arg)
-{
-    mixed_job *job = arg;
-    uint8_t *buf = malloc(100000);
-    job->rc = buf ? 0 : MSOCK_ENOMEM;
-    for (unsigned i = 0; job->rc == 0 && i < MIXED_ROUNDS * N_MIXED; i++) {
-        size_t size = mixed_sizes[i % N_MIXED];
-        tu_fill(buf, size, tu_seed(3, i));
-        job->rc = msock_send(job->sock, buf, size, 0);
-    }
-    free(buf);
-    return NULL;
-}
 
 static void test_mixed_sizes_in_order(void **state)
 {
     const tparam *p = param_of(state);
     peers k;
     link_open(&k, p->transport, msock_pull_open, msock_push_open);
-    mixed_job job = {.sock = k.dsock};
-    assert_int_equal(pthread_create(&job.thread, NULL, mixed_sender_main, &job), 0);
-    for (unsigned i = 0; i < MIXED_ROUNDS * N_MIXED; i++)
+    unsigned count = 12 * N_MIXED;
+    sender_job job = {.sock = k.dsock, .sender = 3, .count = count, .size = 100000,
+                      .sizes = mixed_sizes, .nsizes = N_MIXED};
+    assert_int_equal(pthread_create(&job.thread, NULL, sender_main, &job), 0);
+    for (unsigned i = 0; i < count; i++)
         recv_expect(k.lsock, mixed_sizes[i % N_MIXED], tu_seed(3, i));
-    assert_true(tu_thread_join(job.thread, 3 * TU_DEADLINE_MS));
-    TU_OK(job.rc);
+    sender_finish(&job);
     expect_nothing_queued(k.lsock);
     link_close(&k);
 }
