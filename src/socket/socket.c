@@ -54,90 +54,17 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     return 0;
 }
 
-/* Sockets this thread looked up, held by the cache (direct-mapped by id): sending and
- * receiving threads then do not meet on sockets_mtx for every call. A cached socket that
- * starts closing is looked up again (and not found); its memory stays until its slot is
- * reused or the thread exits, and close has already emptied its queues. */
-#define SOCKET_CACHE_SLOTS 16
-static MS_TLS struct socket_cache {
-    ms_socket *slot[SOCKET_CACHE_SLOTS];
-    bool registered;
-} socket_cache;
-static pthread_key_t socket_cache_key;
-static bool socket_cache_key_ok;
-static pthread_once_t socket_cache_once = PTHREAD_ONCE_INIT;
-
-void ms_socket_cache_flush(void)
-{
-    for (unsigned i = 0; i < SOCKET_CACHE_SLOTS; i++) {
-        ms_socket *old = socket_cache.slot[i];
-        socket_cache.slot[i] = NULL;
-        if (old)
-            ms_socket_release(old);
-    }
-}
-
-static void socket_cache_thread_exit(void *unused)
-{
-    MS_UNUSED(unused);
-    ms_socket_cache_flush();
-}
-
-static void socket_cache_key_create(void)
-{
-    socket_cache_key_ok = pthread_key_create(&socket_cache_key, socket_cache_thread_exit) == 0;
-}
-
-__attribute__((destructor)) static void socket_cache_process_exit(void)
-{
-    ms_socket_cache_flush();
-}
-
-/* Caches s (held) for this thread, if the thread-exit hook could be set. */
-static void socket_cache_store(ms_socket *s)
-{
-    struct socket_cache *sc = &socket_cache;
-    if (!sc->registered) {
-        pthread_once(&socket_cache_once, socket_cache_key_create);
-        if (!socket_cache_key_ok || pthread_setspecific(socket_cache_key, sc) != 0)
-            return;
-        sc->registered = true;
-    }
-    ms_socket **slot = &sc->slot[s->id % SOCKET_CACHE_SLOTS];
-    ms_socket *old = *slot;
-    /* A live socket keeps its slot: a thread serving more sockets than slots would otherwise
-     * pay for an eviction on every call, more than the lookup it saves. */
-    if (old && !atomic_load_explicit(&old->closing_flag, memory_order_acquire))
-        return;
-    ms_socket_hold(s);
-    *slot = s;
-    if (old)
-        ms_socket_release(old);
-}
-
-/* Drops this thread's cache entry for s, if it has one. */
-static void socket_cache_forget(ms_socket *s)
-{
-    ms_socket **slot = &socket_cache.slot[s->id % SOCKET_CACHE_SLOTS];
-    if (*slot == s) {
-        *slot = NULL;
-        ms_socket_release(s);
-    }
-}
-
 ms_socket *ms_socket_find(uint32_t id)
 {
-    ms_socket *s = socket_cache.slot[id % SOCKET_CACHE_SLOTS];
-    if (s && s->id == id && !atomic_load_explicit(&s->closing_flag, memory_order_acquire)) {
-        ms_socket_hold(s);
+    ms_socket *s = ms_socket_cache_get(id);
+    if (s)
         return s;
-    }
     pthread_mutex_lock(&sockets_mtx);
     if ((s = ms_idmap_get(&sockets, id)) != NULL)
         ms_socket_hold(s);
     pthread_mutex_unlock(&sockets_mtx);
     if (s && !atomic_load_explicit(&s->closing_flag, memory_order_acquire))
-        socket_cache_store(s);
+        ms_socket_cache_store(s);
     return s;
 }
 
@@ -207,7 +134,7 @@ int ms_socket_close(ms_socket *s)
     pthread_mutex_lock(&sockets_mtx);
     ms_idmap_remove(&sockets, s->id);
     pthread_mutex_unlock(&sockets_mtx);
-    socket_cache_forget(s);
+    ms_socket_cache_forget(s);
 
     /* Endpoints first, so nothing new arrives while queued messages drain. */
     for (;;) {

@@ -64,7 +64,13 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p);
 /* Looks up and holds; NULL if no such socket (or it is closing). */
 ms_socket *ms_socket_find(uint32_t id);
 void ms_socket_hold(ms_socket *s);
-/* Drops the calling thread's lookup cache (thread exit does it too; msock_fini calls it). */
+/* socket_cache.c: the calling thread's lookup cache. get: the socket with this id, held, if
+ * cached and not closing, else NULL; store: cache s (taking a reference of its own) unless its
+ * slot holds a live socket; forget: drop s if cached; flush: drop all (thread exit does it
+ * too; msock_fini calls it). */
+ms_socket *ms_socket_cache_get(uint32_t id);
+void ms_socket_cache_store(ms_socket *s);
+void ms_socket_cache_forget(ms_socket *s);
 void ms_socket_cache_flush(void);
 void ms_socket_release(ms_socket *s);
 /* msock_close: linger, close endpoints and pipes, wake waiters, drop the id. */
