@@ -378,6 +378,23 @@ void ms_msg_free(msock_msg *m)
     msg_struct_recycle(m);
 }
 
+void ms_msg_chain_free(msock_msg *head)
+{
+    while (head != NULL) {
+        msock_msg *next = head->next;
+        ms_msg_free(head);
+        head = next;
+    }
+}
+
+int ms_msg_from_buf(msock_msg **m, const void *buf, size_t len)
+{
+    int rv = ms_msg_alloc(m, len);
+    if (rv == 0 && len > 0)
+        memcpy((*m)->body, buf, len);
+    return rv;
+}
+
 int ms_msg_dup(msock_msg **dup, const msock_msg *src)
 {
     msock_msg *m = msg_struct_new();

@@ -33,6 +33,10 @@ int ms_msg_alloc(msock_msg **m, size_t len);
 /* Allocates with room for `headroom` bytes of later msock_msg_insert without moving. */
 int ms_msg_alloc_headroom(msock_msg **m, size_t len, size_t headroom);
 void ms_msg_free(msock_msg *m);
+/* Frees every message of a chain linked through next (NULL is an empty chain). */
+void ms_msg_chain_free(msock_msg *head);
+/* Allocates a message holding a copy of len bytes of buf. 0 or MSOCK_ENOMEM. */
+int ms_msg_from_buf(msock_msg **m, const void *buf, size_t len);
 /* Copies the message struct and shares the body (refcount + 1). */
 int ms_msg_dup(msock_msg **dup, const msock_msg *src);
 /* Makes the body private (copies it if shared) so it may be written. 0 or MSOCK_ENOMEM. */

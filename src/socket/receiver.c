@@ -25,11 +25,8 @@ static void receiver_pause(ms_socket *s, ms_pipe *p)
 int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
 {
     if (s->proto->recv_policy == MS_RECV_NONE) {
-        while (*head) {
-            msock_msg *m = *head;
-            *head = m->next;
-            ms_msg_free(m);
-        }
+        ms_msg_chain_free(*head);
+        *head = NULL;
         return 0;
     }
     uint64_t n = 0, bytes = 0;

@@ -2,7 +2,6 @@
  * rotates through it (fair round robin); "all" gives every pipe a copy sharing one body; a
  * message naming a pipe goes to that pipe only. Transports are called with no lock held. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/clock.h"
 #include "core/msg.h"
@@ -96,11 +95,9 @@ static int payload_send(ms_pipe *p, const sender_payload *pl)
     if (p->ops->send_copy != NULL)
         return p->ops->send_copy(p->tp, pl->buf, pl->len);
     msock_msg *m;
-    int rv = ms_msg_alloc(&m, pl->len);
+    int rv = ms_msg_from_buf(&m, pl->buf, pl->len);
     if (rv != 0)
         return rv;
-    if (pl->len > 0)
-        memcpy(m->body, pl->buf, pl->len);
     if ((rv = p->ops->send(p->tp, m)) != 0)
         ms_msg_free(m);
     return rv;

@@ -77,11 +77,7 @@ void ms_socket_release(ms_socket *s)
 {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
-    while (s->rx_head) {
-        msock_msg *m = s->rx_head;
-        s->rx_head = m->next;
-        ms_msg_free(m);
-    }
+    ms_msg_chain_free(s->rx_head);
     ms_msgq_fini(&s->recvq);
     if (s->recv_fd >= 0)
         close(s->recv_fd);
@@ -173,11 +169,7 @@ int ms_socket_close(ms_socket *s)
     pthread_mutex_unlock(&s->rx_mtx);
     atomic_store_explicit(&s->recv_ready, 0, memory_order_relaxed);
     pthread_mutex_unlock(&s->mtx);
-    while (batch) {
-        msock_msg *m = batch;
-        batch = m->next;
-        ms_msg_free(m);
-    }
+    ms_msg_chain_free(batch);
     ms_msgq_fini(&recvq);
     ms_socket_release(s); /* the reference the id map held */
     return 0;
@@ -201,11 +193,9 @@ int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags)
 {
     if (s->proto->send_policy != MS_SEND_ONE || s->proto->send_hook) {
         msock_msg *m;
-        int rv = ms_msg_alloc(&m, len);
+        int rv = ms_msg_from_buf(&m, buf, len);
         if (rv != 0)
             return rv;
-        if (len > 0)
-            memcpy(m->body, buf, len);
         if ((rv = ms_socket_send(s, m, flags)) != 0)
             ms_msg_free(m);
         return rv;

@@ -144,21 +144,8 @@ static bool conn_deliver(ms_stream_conn *c, msock_msg *head)
         c->rx_paused = true;
         return false;
     }
-    while (head) { /* the socket is closed: nobody will read these */
-        msock_msg *m = head;
-        head = m->next;
-        ms_msg_free(m);
-    }
+    ms_msg_chain_free(head); /* the socket is closed: nobody will read these */
     return true;
-}
-
-static void chain_free(msock_msg *head)
-{
-    while (head) {
-        msock_msg *m = head;
-        head = m->next;
-        ms_msg_free(m);
-    }
 }
 
 /* Reads and delivers until EAGAIN, a pause, or the budget; returns 0 or the closing error. */
@@ -213,7 +200,7 @@ static int conn_read(ms_stream_conn *c)
             int rv = ms_sp_decoder_feed(&c->dec, buf + pos, rest - pos, &used, &m);
             pos += used;
             if (rv < 0) {
-                chain_free(head);
+                ms_msg_chain_free(head);
                 return conn_decode_error(c, rv);
             }
             if (rv == 1) {

@@ -122,15 +122,6 @@ static msock_msg *conn_advance(ms_stream_conn *c, size_t written)
     return done;
 }
 
-static void chain_free(msock_msg *m)
-{
-    while (m) {
-        msock_msg *next = m->next;
-        ms_msg_free(m);
-        m = next;
-    }
-}
-
 /* What a write leaves to do once the lock is dropped. */
 typedef struct tx_after {
     msock_msg *written; /* entries to free */
@@ -204,7 +195,7 @@ static void conn_write_locked(ms_stream_conn *c, tx_after *after)
 /* Finishes a write with the lock released. */
 static void conn_write_after(ms_stream_conn *c, tx_after *after)
 {
-    chain_free(after->written);
+    ms_msg_chain_free(after->written);
     if (after->post_close)
         ms_reactor_post(c->reactor, &c->close_task);
     if (after->post_flush)
@@ -317,10 +308,8 @@ int ms_stream_send_copy(void *tp, const void *buf, size_t len)
     pthread_mutex_unlock(&c->mtx);
     if (queue_copy) { /* the copy is made without the lock */
         msock_msg *m;
-        if ((rv = ms_msg_alloc(&m, len)) != 0)
+        if ((rv = ms_msg_from_buf(&m, buf, len)) != 0)
             return rv;
-        if (len > 0)
-            memcpy(m->body, buf, len);
         if ((rv = ms_stream_send(tp, m)) != 0)
             ms_msg_free(m);
         return rv;
