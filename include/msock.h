@@ -78,17 +78,42 @@ typedef struct msock_msg msock_msg;
 #define MSOCK_SOCKET_INITIALIZER {0}
 #define MSOCK_PIPE_INITIALIZER {0}
 
+typedef struct msock_ctx { uint32_t id; } msock_ctx;
+
 /* SP protocol numbers (protocol * 16 + role), as on the wire. */
 enum msock_proto {
     MSOCK_PROTO_PAIR0 = 0x10,
+    MSOCK_PROTO_PAIR1 = 0x11,
+    MSOCK_PROTO_PUB = 0x20,
+    MSOCK_PROTO_SUB = 0x21,
+    MSOCK_PROTO_REQ = 0x30,
+    MSOCK_PROTO_REP = 0x31,
     MSOCK_PROTO_PUSH = 0x50,
     MSOCK_PROTO_PULL = 0x51,
+    MSOCK_PROTO_SURVEYOR = 0x62,
+    MSOCK_PROTO_RESPONDENT = 0x63,
+    MSOCK_PROTO_BUS = 0x70,
 };
 
-/* Sockets. Each opener makes a socket of one protocol. */
-MSOCK_API int msock_pair_open(msock_socket *s);
+/* Sockets. Each opener makes a cooked socket of one protocol. */
+MSOCK_API int msock_pair_open(msock_socket *s);   /* PAIR v0 */
+MSOCK_API int msock_pair1_open(msock_socket *s);  /* PAIR v1: hop count header (nng) */
 MSOCK_API int msock_push_open(msock_socket *s);
 MSOCK_API int msock_pull_open(msock_socket *s);
+MSOCK_API int msock_pub_open(msock_socket *s);
+MSOCK_API int msock_sub_open(msock_socket *s);
+MSOCK_API int msock_req_open(msock_socket *s);
+MSOCK_API int msock_rep_open(msock_socket *s);
+MSOCK_API int msock_surveyor_open(msock_socket *s);
+MSOCK_API int msock_respondent_open(msock_socket *s);
+MSOCK_API int msock_bus_open(msock_socket *s);
+/* Flags for msock_socket_open. */
+enum msock_open_flag {
+    MSOCK_OPEN_RAW = 1, /* raw mode: protocol headers stay in the message header, for devices */
+};
+/* Opens a socket of any protocol by number (enum msock_proto), cooked or MSOCK_OPEN_RAW.
+ * MSOCK_ENOTSUP for an unknown protocol. */
+MSOCK_API int msock_socket_open(msock_socket *s, int proto, int flags);
 /* Closes the socket: waits up to MSOCK_OPT_LINGER for queued outbound messages to be written,
  * then closes every pipe, dialer and listener and wakes blocked callers with MSOCK_ECLOSED. */
 MSOCK_API int msock_close(msock_socket s);
@@ -166,6 +191,12 @@ enum msock_opt {
     MSOCK_OPT_RECV_FD,           /* int, socket, read-only: readable when recv would not wait */
     MSOCK_OPT_SEND_FD,           /* int, socket, read-only: readable when send would not wait */
     MSOCK_OPT_SOCKET_NAME,       /* string, socket: a free-form name for logs */
+    MSOCK_OPT_RAW,               /* bool, socket, read-only: opened with MSOCK_OPEN_RAW */
+    MSOCK_OPT_MAXTTL,            /* int, socket; req/rep/surveyor/respondent/pair1: hops 1..255, 8 default */
+    MSOCK_OPT_REQ_RESEND_TIME,   /* ms, socket/ctx; req: resend an unanswered request after this,
+                                  * 60000 default; 0 or negative never resends on a timer (a
+                                  * request still moves at once when its pipe closes) */
+    MSOCK_OPT_SURVEY_TIME,       /* ms, socket/ctx; surveyor: survey deadline, 1000 default */
 };
 
 MSOCK_API int msock_socket_set_int(msock_socket s, int opt, int v);
@@ -217,12 +248,21 @@ enum msock_pipe_ev {
 typedef void (*msock_pipe_cb)(msock_pipe p, int event, void *arg);
 MSOCK_API int msock_pipe_notify(msock_socket s, int event, msock_pipe_cb cb, void *arg);
 
-/* Statistics, per socket, counted since open. */
+/* Statistics, counted since open, per socket and per pipe (a pipe counts what concerns one
+ * connection: messages, bytes and drops; the others read 0 on a pipe). Received messages are
+ * counted when they arrive from the wire, before protocol filters drop any. */
 #define MSOCK_STAT_MAP(X)                                                                  \
     X(MSGS_SENT, "messages sent")                                                         \
     X(MSGS_RECV, "messages received")                                                     \
     X(BYTES_SENT, "bytes sent")                                                           \
     X(BYTES_RECV, "bytes received")                                                       \
+    X(DROPS_QUEUE_FULL, "messages dropped: a peer's send queue was full (pub, bus, surveyor)") \
+    X(DROPS_TOO_LARGE, "messages dropped: over the receive max size (connection closed)") \
+    X(DROPS_STALE, "replies or responses dropped: stale, late or unknown id")              \
+    X(DROPS_TTL, "messages dropped: more hops than MSOCK_OPT_MAXTTL")                     \
+    X(DROPS_NO_SUB, "messages dropped: no matching subscription")                         \
+    X(DROPS_NO_PIPE, "replies dropped: the requester's pipe is gone")                     \
+    X(DROPS_MALFORMED, "messages dropped: malformed protocol header")                     \
     X(PIPES_ADDED, "pipes added")                                                         \
     X(PIPES_REMOVED, "pipes removed")                                                     \
     X(PIPES_REJECTED, "pipes refused (limit or application veto)")                        \
@@ -230,7 +270,6 @@ MSOCK_API int msock_pipe_notify(msock_socket s, int event, msock_pipe_cb cb, voi
     X(RECONNECTS, "redials after a dropped or failed connection")                         \
     X(ERR_BAD_HEADER, "connections dropped: bad SP header or garbage")                    \
     X(ERR_PEER_PROTO, "connections dropped: incompatible peer protocol")                  \
-    X(ERR_TOO_LARGE, "connections dropped: message over the receive max size")            \
     X(ERR_HANDSHAKE_TIMEOUT, "connections dropped: no SP header in time")                 \
     X(ERR_IO, "connections dropped: I/O error or reset")
 
@@ -241,8 +280,38 @@ enum msock_stat {
     MSOCK_STAT_COUNT
 };
 MSOCK_API int msock_stat_get(msock_socket s, int stat, uint64_t *value);
+MSOCK_API int msock_pipe_stat_get(msock_pipe p, int stat, uint64_t *value);
 /* Short name of a statistic ("msgs_sent"), or NULL for an unknown one. */
 MSOCK_API const char *msock_stat_name(int stat);
+
+/* Subscriptions of a SUB socket: a message is received when one of them is a byte prefix of
+ * its body (the empty topic matches all). A SUB with none receives nothing. Subscribing twice
+ * is harmless; unsubscribing a topic that is not there gives MSOCK_ENOENT; other protocols
+ * give MSOCK_ENOTSUP. */
+MSOCK_API int msock_sub_subscribe(msock_socket s, const void *topic, size_t len);
+MSOCK_API int msock_sub_unsubscribe(msock_socket s, const void *topic, size_t len);
+
+/* Contexts: independent request/reply (or survey) state machines on one REQ, REP, SURVEYOR
+ * or RESPONDENT socket, so many threads can each have a request outstanding, or serve one,
+ * at once. Other protocols and raw sockets give MSOCK_ENOTSUP. A context uses its socket's
+ * pipes; closing the socket closes its contexts. Context options: MSOCK_OPT_SEND_TIMEOUT,
+ * MSOCK_OPT_RECV_TIMEOUT, MSOCK_OPT_REQ_RESEND_TIME, MSOCK_OPT_SURVEY_TIME (initially the
+ * socket's values). */
+MSOCK_API int msock_ctx_open(msock_ctx *c, msock_socket s);
+MSOCK_API int msock_ctx_close(msock_ctx c);
+MSOCK_API uint32_t msock_ctx_id(msock_ctx c);
+MSOCK_API int msock_ctx_send(msock_ctx c, const void *buf, size_t len, int flags);
+MSOCK_API int msock_ctx_recv(msock_ctx c, void *buf, size_t *len, int flags);
+MSOCK_API int msock_ctx_sendmsg(msock_ctx c, msock_msg *m, int flags);
+MSOCK_API int msock_ctx_recvmsg(msock_ctx c, msock_msg **m, int flags);
+MSOCK_API int msock_ctx_set_ms(msock_ctx c, int opt, int64_t ms);
+MSOCK_API int msock_ctx_get_ms(msock_ctx c, int opt, int64_t *ms);
+
+/* Forwards messages between two raw sockets whose protocols are each other's peers (raw REP
+ * and raw REQ for a broker, raw SUB and raw PUB for a forwarder) or one raw socket to itself
+ * (a BUS or PAIR reflector: a == b). Blocks until either socket closes, then returns 0;
+ * MSOCK_EINVAL for cooked or mismatched sockets, MSOCK_ECLOSED for a closed handle. */
+MSOCK_API int msock_device(msock_socket a, msock_socket b);
 
 /* Releases the library's threads once every socket is closed (for leak checkers); optional. */
 MSOCK_API void msock_fini(void);

@@ -27,6 +27,7 @@ typedef struct ms_transport ms_transport;
 typedef struct ms_protocol ms_protocol;
 typedef struct ms_sender ms_sender;
 typedef struct ms_receiver ms_receiver;
+typedef struct ms_ctx ms_ctx;
 
 #define MS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MS_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -135,6 +135,17 @@ int ms_idmap_alloc(ms_idmap *m, void *value, uint32_t *id)
     return 0;
 }
 
+int ms_idmap_put(ms_idmap *m, uint32_t id, void *value)
+{
+    if (id == 0 || idmap_find(m, id) != IDMAP_NOT_FOUND)
+        return MSOCK_EEXIST;
+    int rv = idmap_make_room(m);
+    if (rv != 0)
+        return rv;
+    idmap_place(m, id, value);
+    return 0;
+}
+
 void *ms_idmap_get(const ms_idmap *m, uint32_t id)
 {
     size_t i = idmap_find(m, id);

@@ -18,6 +18,8 @@ void ms_idmap_init(ms_idmap *m);
 void ms_idmap_fini(ms_idmap *m);
 /* Stores value under a fresh id written to *id. 0 or MSOCK_ENOMEM. */
 int ms_idmap_alloc(ms_idmap *m, void *value, uint32_t *id);
+/* Stores value under a chosen id (not 0). 0, MSOCK_EEXIST or MSOCK_ENOMEM. */
+int ms_idmap_put(ms_idmap *m, uint32_t id, void *value);
 /* The value for id, or NULL. */
 void *ms_idmap_get(const ms_idmap *m, uint32_t id);
 /* Removes id; returns the value it held or NULL. */

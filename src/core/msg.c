@@ -247,6 +247,7 @@ static msock_msg *msg_struct_new(void)
             return NULL;
     }
     m->header_len = 0;
+    m->header_ext = NULL;
     m->chunk = NULL;
     m->body = msg_empty_body;
     m->len = 0;
@@ -373,6 +374,8 @@ int ms_msg_alloc(msock_msg **m, size_t len)
 
 void ms_msg_free(msock_msg *m)
 {
+    if (MS_UNLIKELY(m->header_ext != NULL))
+        free(m->header_ext);
     if (m->chunk != NULL)
         msg_chunk_release(m->chunk);
     msg_struct_recycle(m);
@@ -401,7 +404,16 @@ int ms_msg_dup(msock_msg **dup, const msock_msg *src)
     *dup = m;
     if (m == NULL)
         return MSOCK_ENOMEM;
-    memcpy(m->header, src->header, src->header_len);
+    if (MS_UNLIKELY(src->header_ext != NULL)) {
+        if ((m->header_ext = malloc(MS_MSG_HEADER_EXT_MAX)) == NULL) {
+            msg_struct_recycle(m);
+            *dup = NULL;
+            return MSOCK_ENOMEM;
+        }
+        memcpy(m->header_ext, src->header_ext, src->header_len);
+    } else {
+        memcpy(m->header, src->header, src->header_len);
+    }
     m->header_len = src->header_len;
     m->pipe_id = src->pipe_id;
     if (src->chunk != NULL) {
@@ -423,10 +435,17 @@ int ms_msg_make_unique(msock_msg *m)
 
 int ms_msg_header_append(msock_msg *m, const void *data, size_t len)
 {
-    if (len > MS_MSG_HEADER_MAX - m->header_len)
+    if (len > MS_MSG_HEADER_EXT_MAX - m->header_len)
         return MSOCK_EMSGSIZE;
+    if (m->header_ext == NULL && len > MS_MSG_HEADER_MAX - m->header_len) {
+        uint8_t *ext = malloc(MS_MSG_HEADER_EXT_MAX);
+        if (ext == NULL)
+            return MSOCK_ENOMEM;
+        memcpy(ext, m->header, m->header_len);
+        m->header_ext = ext;
+    }
     if (len > 0)
-        memmove(m->header + m->header_len, data, len);
+        memmove(ms_msg_hdr(m) + m->header_len, data, len);
     m->header_len += len;
     return 0;
 }
@@ -435,7 +454,8 @@ int ms_msg_header_trim(msock_msg *m, size_t len)
 {
     if (len > m->header_len)
         return MSOCK_EINVAL;
-    memmove(m->header, m->header + len, m->header_len - len);
+    uint8_t *h = ms_msg_hdr(m);
+    memmove(h, h + len, m->header_len - len);
     m->header_len -= len;
     return 0;
 }
@@ -451,6 +471,20 @@ int ms_msg_header_chop(msock_msg *m, size_t len)
 void ms_msg_header_clear(msock_msg *m)
 {
     m->header_len = 0;
+    if (MS_UNLIKELY(m->header_ext != NULL)) {
+        free(m->header_ext);
+        m->header_ext = NULL;
+    }
+}
+
+int ms_msg_header_to_body(msock_msg *m)
+{
+    if (m->header_len == 0)
+        return 0;
+    int rv = msock_msg_insert(m, ms_msg_hdr(m), m->header_len);
+    if (rv == 0)
+        ms_msg_header_clear(m);
+    return rv;
 }
 
 /* Public API: argument checks, then the internal calls above. */
@@ -580,7 +614,7 @@ void msock_msg_clear(msock_msg *m)
 
 void *msock_msg_header(msock_msg *m)
 {
-    return m != NULL ? m->header : NULL;
+    return m != NULL ? ms_msg_hdr(m) : NULL;
 }
 
 size_t msock_msg_header_len(const msock_msg *m)

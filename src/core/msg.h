@@ -5,9 +5,11 @@
 
 #include "core/defs.h"
 
-/* Largest protocol header kept inline: a 255-hop backtrace would not fit, but MAXTTL (8 words,
- * 32 bytes) and every SP header do. */
+/* Protocol header bytes kept inline: the default MAXTTL backtrace (8 words, plus a device's
+ * hop) and every other SP header fit; a longer header spills into a separate buffer of up to
+ * MS_MSG_HEADER_EXT_MAX bytes (a 255-hop backtrace and a device's hop word). */
 #define MS_MSG_HEADER_MAX 64
+#define MS_MSG_HEADER_EXT_MAX (4 * 256 + 16)
 
 /* Body storage: refcounted, so fan-out and msock_msg_dup share one copy. */
 struct ms_chunk {
@@ -19,6 +21,7 @@ struct ms_chunk {
 
 struct msock_msg {
     uint8_t header[MS_MSG_HEADER_MAX];
+    uint8_t *header_ext; /* NULL, or the spilled header (MS_MSG_HEADER_EXT_MAX bytes) */
     size_t header_len;
     ms_chunk *chunk; /* NULL while the body is empty and nothing was allocated */
     uint8_t *body;   /* points into chunk->data */
@@ -46,13 +49,21 @@ static inline size_t ms_msg_wire_len(const msock_msg *m)
 {
     return m->header_len + m->len;
 }
-/* Header area helpers: 0, or MSOCK_EMSGSIZE if the header would pass MS_MSG_HEADER_MAX, or
- * MSOCK_EINVAL when trimming more than there is. */
+/* The header bytes (inline or spilled). */
+static inline uint8_t *ms_msg_hdr(msock_msg *m)
+{
+    return m->header_ext != NULL ? m->header_ext : m->header;
+}
+/* Header area helpers: 0, or MSOCK_EMSGSIZE if the header would pass MS_MSG_HEADER_EXT_MAX
+ * (MSOCK_ENOMEM if spilling fails), or MSOCK_EINVAL when trimming more than there is. */
 int ms_msg_header_append(msock_msg *m, const void *data, size_t len);
 int ms_msg_header_trim(msock_msg *m, size_t len);
 /* Drops len bytes from the end of the header area (ms_msg_header_trim drops from the front). */
 int ms_msg_header_chop(msock_msg *m, size_t len);
 void ms_msg_header_clear(msock_msg *m);
+/* Moves the header to the front of the body (a received message is all body, as on the wire).
+ * 0 or MSOCK_ENOMEM. */
+int ms_msg_header_to_body(msock_msg *m);
 /* Frees the calling thread's recycling caches (called at thread exit and by msock_fini). */
 void ms_msg_cache_flush(void);
 /* Frees the buffers parked in the shared depot (process exit, msock_fini). */

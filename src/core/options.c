@@ -35,6 +35,11 @@ static const struct opt_desc {
     [MSOCK_OPT_RECV_FD] = {MS_OPT_INT, S, true, false},
     [MSOCK_OPT_SEND_FD] = {MS_OPT_INT, S, true, false},
     [MSOCK_OPT_SOCKET_NAME] = {MS_OPT_STRING, S, false, true},
+    [MSOCK_OPT_RAW] = {MS_OPT_BOOL, S, true, false},
+    /* The protocol options below: the socket checks that its protocol has them. */
+    [MSOCK_OPT_MAXTTL] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_REQ_RESEND_TIME] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_SURVEY_TIME] = {MS_OPT_MS, S, false, true},
 };
 
 void ms_opts_defaults(ms_opts *o)
@@ -55,6 +60,9 @@ void ms_opts_defaults(ms_opts *o)
         .max_pipes = 0,
         .tcp_nodelay = true,
         .tcp_keepalive = false,
+        .maxttl = 8,
+        .req_resend_time = 60000,
+        .survey_time = 1000,
     };
 }
 
@@ -131,6 +139,19 @@ int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
     case MSOCK_OPT_TCP_KEEPALIVE:
         o->tcp_keepalive = val->v.b;
         return 0;
+    case MSOCK_OPT_MAXTTL:
+        if (val->v.i < 1 || val->v.i > 255)
+            return MSOCK_EINVAL;
+        o->maxttl = val->v.i;
+        return 0;
+    case MSOCK_OPT_REQ_RESEND_TIME:
+        o->req_resend_time = val->v.ms; /* 0 or negative: no timed resends */
+        return 0;
+    case MSOCK_OPT_SURVEY_TIME:
+        if (val->v.ms < 1)
+            return MSOCK_EINVAL;
+        o->survey_time = val->v.ms;
+        return 0;
     case MSOCK_OPT_SOCKET_NAME:
         if (val->v.str == NULL)
             return MSOCK_EINVAL;
@@ -162,6 +183,9 @@ void ms_opts_get(const ms_opts *o, int opt, ms_optval *val)
     case MSOCK_OPT_TCP_NODELAY: val->v.b = o->tcp_nodelay; break;
     case MSOCK_OPT_TCP_KEEPALIVE: val->v.b = o->tcp_keepalive; break;
     case MSOCK_OPT_SOCKET_NAME: val->v.str = o->socket_name; break;
+    case MSOCK_OPT_MAXTTL: val->v.i = o->maxttl; break;
+    case MSOCK_OPT_REQ_RESEND_TIME: val->v.ms = o->req_resend_time; break;
+    case MSOCK_OPT_SURVEY_TIME: val->v.ms = o->survey_time; break;
     default: break;
     }
 }

@@ -21,6 +21,8 @@ struct ms_opts {
     int64_t send_timeout, recv_timeout, reconnect_min, reconnect_max, linger, handshake_timeout;
     size_t recv_maxsz, send_queue_bytes, recv_queue_bytes;
     int send_queue_msgs, recv_queue_msgs, ipc_permissions, max_pipes;
+    int maxttl;                           /* req/rep/surveyor/respondent/pair1 */
+    int64_t req_resend_time, survey_time; /* req; surveyor */
     bool tcp_nodelay, tcp_keepalive;
     char socket_name[MS_SOCKET_NAME_MAX];
 };

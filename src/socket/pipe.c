@@ -122,6 +122,8 @@ int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t p
     }
     ms_socket_stat_add(s, MSOCK_STAT_PIPES_ADDED, 1);
     pipe_event(s, p, MSOCK_PIPE_EV_ADD_POST);
+    if (s->proto->pipe_start)
+        s->proto->pipe_start(s, p);
     *out = p;
     return 0;
 }
@@ -172,9 +174,11 @@ void ms_pipe_gone(ms_pipe *p, int reason)
     ms_pipe_release(p); /* the socket list's reference */
 }
 
-void ms_pipe_count_error(ms_socket *s, int stat)
+void ms_pipe_count_error(ms_socket *s, ms_pipe *p, int stat)
 {
     ms_socket_stat_add(s, stat, 1);
+    if (p != NULL)
+        ms_pipe_stat_add(p, stat, 1);
 }
 
 void ms_pipe_hold(ms_pipe *p)

@@ -27,7 +27,14 @@ struct ms_pipe {
     ms_pipe *ready_next, *ready_prev; /* sender: ring of ready pipes */
     bool rx_blocked;                /* receiver: waits for room in the socket queue */
     ms_pipe *rx_next;               /* receiver: list of blocked pipes */
+
+    atomic_uint_fast64_t stats[MSOCK_STAT_COUNT]; /* msock_pipe_stat_get */
 };
+
+static inline void ms_pipe_stat_add(ms_pipe *p, int stat, uint64_t n)
+{
+    atomic_fetch_add_explicit(&p->stats[stat], n, memory_order_relaxed);
+}
 
 /* Creates and adds a pipe for a connection whose handshake has finished. Runs the protocol's
  * and the application's vetoes (ADD_PRE), then the receiver and sender see it (ADD_POST).
@@ -45,8 +52,9 @@ void ms_pipe_send_ready(ms_pipe *p);
 /* The connection is closed: the socket drops the pipe, the dialer redials. Exactly once.
  * `reason` is 0 or the error that ended it. */
 void ms_pipe_gone(ms_pipe *p, int reason);
-/* Counts a dropped connection in the socket's statistics. */
-void ms_pipe_count_error(ms_socket *s, int stat);
+/* Counts a dropped connection or message in the socket's statistics, and in the pipe's when
+ * there is one (p may be NULL before the handshake). */
+void ms_pipe_count_error(ms_socket *s, ms_pipe *p, int stat);
 
 void ms_pipe_hold(ms_pipe *p);
 void ms_pipe_release(ms_pipe *p);

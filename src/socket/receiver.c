@@ -22,15 +22,26 @@ static void receiver_pause(ms_socket *s, ms_pipe *p)
     }
 }
 
+/* Counts n arrivals of `bytes` wire bytes on the socket and the pipe. */
+static void receiver_count(ms_socket *s, ms_pipe *p, uint64_t n, uint64_t bytes)
+{
+    ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, n);
+    ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, bytes);
+    ms_pipe_stat_add(p, MSOCK_STAT_MSGS_RECV, n);
+    ms_pipe_stat_add(p, MSOCK_STAT_BYTES_RECV, bytes);
+}
+
 int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
 {
-    if (s->proto->recv_policy == MS_RECV_NONE) {
+    const ms_protocol *proto = s->proto;
+    if (proto->recv_policy == MS_RECV_NONE) {
         ms_msg_chain_free(*head);
         *head = NULL;
         return 0;
     }
     uint64_t n = 0, bytes = 0;
     int rv = 0;
+    bool close_pipe = false;
     /* Stamped, counted and measured before the lock: with no hook to run, a whole stream
      * batch then joins the queue in one step and a receiver never waits behind it. */
     msock_msg *tail = NULL;
@@ -40,9 +51,11 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
         bytes += ms_msg_wire_len(m);
         tail = m;
     }
-    bool splice = force && s->proto->recv_hook == NULL;
-    if (!splice)
-        n = bytes = 0;
+    bool splice = force && proto->recv_hook == NULL;
+    uint64_t splice_n = n, splice_bytes = bytes, queued = 0;
+    if (splice)
+        receiver_count(s, p, n, bytes); /* counted before a receiver can see them */
+    n = bytes = 0;
     pthread_mutex_lock(&s->mtx);
     if (s->closed) {
         pthread_mutex_unlock(&s->mtx);
@@ -50,7 +63,8 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
     }
     bool was_empty = ms_msgq_empty(&s->recvq);
     if (splice) {
-        ms_msgq_splice(&s->recvq, *head, tail, n, bytes);
+        ms_msgq_splice(&s->recvq, *head, tail, splice_n, splice_bytes);
+        queued = splice_n;
         *head = NULL;
     }
     while (*head) {
@@ -62,29 +76,46 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
         }
         *head = m->next;
         m->next = NULL;
-        if (s->proto->recv_hook && s->proto->recv_hook(s, p, m) != 0) {
-            ms_msg_free(m);
-            continue;
-        }
         n++;
         bytes += ms_msg_wire_len(m);
+        if (proto->recv_hook) {
+            /* Hooks read what came on the wire: an inproc sender's header is part of it. */
+            int verdict = m->header_len == 0 || ms_msg_header_to_body(m) == 0
+                              ? proto->recv_hook(s, p, m)
+                              : MS_RX_DROP;
+            if (verdict == MS_RX_TAKEN)
+                continue;
+            if (verdict != MS_RX_KEEP) {
+                close_pipe |= verdict == MS_RX_CLOSE;
+                ms_msg_free(m);
+                continue;
+            }
+        }
+        queued++;
         ms_msgq_put_force(&s->recvq, m);
     }
     if (force && ms_msgq_full(&s->recvq)) {
         receiver_pause(s, p);
         rv = MSOCK_EAGAIN;
     }
-    if (n) {
+    if (n)
+        receiver_count(s, p, n, bytes);
+    if (queued) {
         atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_release);
-        /* Counted before a receiver can see them, so statistics never lag behind. */
-        ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, n);
-        ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, bytes);
         if (was_empty)
             ms_socket_update_fds(s);
         /* One wake-up per batch; a woken receiver passes it on while messages remain. */
         pthread_cond_signal(&s->recv_cv);
     }
     pthread_mutex_unlock(&s->mtx);
+    if (close_pipe) {
+        /* The rest of a chain from a peer speaking garbage goes with its connection. */
+        ms_msg_chain_free(*head);
+        *head = NULL;
+        ms_pipe_close(p);
+        /* A single message (inproc) was taken: the sender's part is done. */
+        return force ? MSOCK_ECLOSED : 0;
+    }
     return rv;
 }
 
@@ -227,7 +258,8 @@ static msock_msg *receiver_take(ms_socket *s, bool *more, bool *settle)
     return m;
 }
 
-int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonblock)
+int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonblock,
+                     const atomic_bool *abort)
 {
     receiver_resumes resumes;
     resumes.list = resumes.local;
@@ -261,7 +293,7 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
     }
     pthread_mutex_lock(&s->mtx);
     while ((m = receiver_take(s, &more, &settle)) == NULL) {
-        if (s->closed || s->closing) {
+        if (s->closed || s->closing || (abort != NULL && atomic_load(abort))) {
             pthread_mutex_unlock(&s->mtx);
             return MSOCK_ECLOSED;
         }

@@ -46,10 +46,14 @@ void ms_sender_unready(ms_socket *s, ms_pipe *p)
     ms_socket_update_fds(s);
 }
 
-static void sender_count(ms_socket *s, size_t wire_len)
+static void sender_count(ms_socket *s, ms_pipe *p, size_t wire_len)
 {
     ms_socket_stat_add(s, MSOCK_STAT_MSGS_SENT, 1);
     ms_socket_stat_add(s, MSOCK_STAT_BYTES_SENT, wire_len);
+    if (p != NULL) {
+        ms_pipe_stat_add(p, MSOCK_STAT_MSGS_SENT, 1);
+        ms_pipe_stat_add(p, MSOCK_STAT_BYTES_SENT, wire_len);
+    }
 }
 
 /* Waits for the next candidate pipe under s->mtx: the target pipe when it is ready, else the
@@ -104,7 +108,7 @@ static int payload_send(ms_pipe *p, const sender_payload *pl)
 }
 
 static int sender_one(ms_socket *s, ms_pipe *target, const sender_payload *pl, int64_t deadline,
-                      bool nonblock)
+                      bool nonblock, uint32_t *sent_on)
 {
     size_t wire_len = pl->msg != NULL ? ms_msg_wire_len(pl->msg) : pl->len;
     pthread_mutex_lock(&s->mtx);
@@ -119,9 +123,12 @@ static int sender_one(ms_socket *s, ms_pipe *target, const sender_payload *pl, i
         pthread_mutex_unlock(&s->mtx);
         rv = payload_send(p, pl);
         if (rv == 0 || rv == MSOCK_ENOMEM) {
+            if (rv == 0) {
+                sender_count(s, p, wire_len);
+                if (sent_on != NULL)
+                    *sent_on = p->id;
+            }
             ms_pipe_release(p);
-            if (rv == 0)
-                sender_count(s, wire_len);
             return rv;
         }
         pthread_mutex_lock(&s->mtx);
@@ -141,10 +148,10 @@ static int sender_one(ms_socket *s, ms_pipe *target, const sender_payload *pl, i
 int ms_sender_send_buf(ms_socket *s, const void *buf, size_t len, int64_t deadline, bool nonblock)
 {
     sender_payload pl = {.buf = buf, .len = len};
-    return sender_one(s, NULL, &pl, deadline, nonblock);
+    return sender_one(s, NULL, &pl, deadline, nonblock, NULL);
 }
 
-static int sender_all(ms_socket *s, msock_msg *m)
+int ms_sender_send_all(ms_socket *s, msock_msg *m, uint32_t skip)
 {
     size_t wire_len = ms_msg_wire_len(m);
     pthread_mutex_lock(&s->mtx);
@@ -154,7 +161,7 @@ static int sender_all(ms_socket *s, msock_msg *m)
     }
     size_t n = 0;
     for (ms_pipe *p = s->pipes; p; p = p->next)
-        n += p->attached;
+        n += p->attached && p->id != skip;
     ms_pipe **list = n ? malloc(n * sizeof *list) : NULL;
     if (n && !list) {
         pthread_mutex_unlock(&s->mtx);
@@ -162,7 +169,7 @@ static int sender_all(ms_socket *s, msock_msg *m)
     }
     size_t k = 0;
     for (ms_pipe *p = s->pipes; p && k < n; p = p->next)
-        if (p->attached) {
+        if (p->attached && p->id != skip) {
             ms_pipe_hold(p);
             list[k++] = p;
         }
@@ -177,18 +184,28 @@ static int sender_all(ms_socket *s, msock_msg *m)
             m = NULL;
         }
         /* A pipe that cannot take it now misses this one: "all" never blocks. */
-        if (copy && list[i]->ops->send(list[i]->tp, copy) != 0)
-            ms_msg_free(copy);
+        int rv = copy ? list[i]->ops->send(list[i]->tp, copy) : MSOCK_ENOMEM;
+        if (rv == 0) {
+            ms_pipe_stat_add(list[i], MSOCK_STAT_MSGS_SENT, 1);
+            ms_pipe_stat_add(list[i], MSOCK_STAT_BYTES_SENT, wire_len);
+        } else {
+            if (copy)
+                ms_msg_free(copy);
+            if (rv != MSOCK_ECLOSED) {
+                ms_socket_stat_add(s, MSOCK_STAT_DROPS_QUEUE_FULL, 1);
+                ms_pipe_stat_add(list[i], MSOCK_STAT_DROPS_QUEUE_FULL, 1);
+            }
+        }
         ms_pipe_release(list[i]);
     }
     if (m)
         ms_msg_free(m);
     free(list);
-    sender_count(s, wire_len);
+    sender_count(s, NULL, wire_len);
     return 0;
 }
 
-int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock)
+int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock, uint32_t *sent_on)
 {
     if (m->pipe_id != 0) {
         ms_pipe *target = ms_pipe_find(m->pipe_id);
@@ -198,12 +215,12 @@ int ms_sender_send(ms_socket *s, msock_msg *m, int64_t deadline, bool nonblock)
             return MSOCK_ENOENT;
         }
         sender_payload pl = {.msg = m};
-        int rv = sender_one(s, target, &pl, deadline, nonblock);
+        int rv = sender_one(s, target, &pl, deadline, nonblock, sent_on);
         ms_pipe_release(target);
         return rv;
     }
     if (s->proto->send_policy == MS_SEND_ALL)
-        return sender_all(s, m);
+        return ms_sender_send_all(s, m, 0);
     sender_payload pl = {.msg = m};
-    return sender_one(s, NULL, &pl, deadline, nonblock);
+    return sender_one(s, NULL, &pl, deadline, nonblock, sent_on);
 }

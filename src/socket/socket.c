@@ -12,6 +12,7 @@
 #include "core/msg.h"
 #include "core/reactor.h"
 #include "core/sockaddr.h"
+#include "socket/ctx.h"
 #include "socket/endpoint.h"
 #include "socket/pipe.h"
 #include "socket/receiver.h"
@@ -43,6 +44,20 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     atomic_init(&s->recv_timeout, s->opts.recv_timeout);
     ms_msgq_init(&s->recvq, (size_t)s->opts.recv_queue_msgs, s->opts.recv_queue_bytes);
     s->recv_fd = s->send_fd = -1;
+    if (p->state_size > 0 && (s->proto_data = calloc(1, p->state_size)) == NULL) {
+        ms_socket_release(s);
+        return MSOCK_ENOMEM;
+    }
+    if (p->init != NULL && (rv = p->init(s)) != 0) {
+        free(s->proto_data);
+        s->proto_data = NULL;
+        ms_socket_release(s);
+        return rv;
+    }
+    if (p->ctx_send != NULL && (rv = ms_ctx_create(s, true, &s->ctx0)) != 0) {
+        ms_socket_release(s);
+        return rv;
+    }
     pthread_mutex_lock(&sockets_mtx);
     rv = ms_idmap_alloc(&sockets, s, &s->id);
     pthread_mutex_unlock(&sockets_mtx);
@@ -77,6 +92,13 @@ void ms_socket_release(ms_socket *s)
 {
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (s->ctx0 != NULL)
+        ms_ctx_release(s->ctx0);
+    if (s->proto_data != NULL) {
+        if (s->proto->fini != NULL)
+            s->proto->fini(s);
+        free(s->proto_data);
+    }
     ms_msg_chain_free(s->rx_head);
     ms_msgq_fini(&s->recvq);
     if (s->recv_fd >= 0)
@@ -131,6 +153,10 @@ int ms_socket_close(ms_socket *s)
     ms_idmap_remove(&sockets, s->id);
     pthread_mutex_unlock(&sockets_mtx);
     ms_socket_cache_forget(s);
+    /* Contexts first: their waiters wake with MSOCK_ECLOSED and requests stop resending. */
+    ms_ctxs_close_all(s);
+    if (s->proto->close != NULL)
+        s->proto->close(s);
 
     /* Endpoints first, so nothing new arrives while queued messages drain. */
     for (;;) {
@@ -179,19 +205,32 @@ int ms_socket_send(ms_socket *s, msock_msg *m, int flags)
 {
     if (s->proto->send_policy == MS_SEND_NONE)
         return MSOCK_ENOTSUP;
-    if (s->proto->send_hook) {
-        int rv = s->proto->send_hook(s, m);
-        if (rv != 0)
-            return rv;
-    }
     ms_receiver_note_send(s->id);
     int64_t timeout = atomic_load_explicit(&s->send_timeout, memory_order_relaxed);
-    return ms_sender_send(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
+    int64_t deadline = ms_deadline_after(timeout);
+    bool nonblock = (flags & MSOCK_FLAG_NONBLOCK) != 0;
+    if (s->ctx0 != NULL)
+        return s->proto->ctx_send(s->ctx0, m, deadline, nonblock);
+    if (s->proto->send != NULL)
+        return s->proto->send(s, m, deadline, nonblock);
+    return ms_sender_send(s, m, deadline, nonblock, NULL);
+}
+
+int ms_socket_ctx_send(ms_ctx *c, msock_msg *m, int flags)
+{
+    ms_socket *s = c->sock;
+    ms_receiver_note_send(s->id);
+    return s->proto->ctx_send(c, m, ms_ctx_send_deadline(c), (flags & MSOCK_FLAG_NONBLOCK) != 0);
+}
+
+int ms_socket_ctx_recv(ms_ctx *c, msock_msg **m, int flags)
+{
+    return c->sock->proto->ctx_recv(c, m, ms_ctx_recv_deadline(c), (flags & MSOCK_FLAG_NONBLOCK) != 0);
 }
 
 int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags)
 {
-    if (s->proto->send_policy != MS_SEND_ONE || s->proto->send_hook) {
+    if (s->proto->send_policy != MS_SEND_ONE || s->proto->send || s->ctx0) {
         msock_msg *m;
         int rv = ms_msg_from_buf(&m, buf, len);
         if (rv != 0)
@@ -210,7 +249,11 @@ int ms_socket_recv(ms_socket *s, msock_msg **m, int flags)
     if (s->proto->recv_policy == MS_RECV_NONE)
         return MSOCK_ENOTSUP;
     int64_t timeout = atomic_load_explicit(&s->recv_timeout, memory_order_relaxed);
-    return ms_receiver_recv(s, m, ms_deadline_after(timeout), (flags & MSOCK_FLAG_NONBLOCK) != 0);
+    int64_t deadline = ms_deadline_after(timeout);
+    bool nonblock = (flags & MSOCK_FLAG_NONBLOCK) != 0;
+    if (s->ctx0 != NULL)
+        return s->proto->ctx_recv(s->ctx0, m, deadline, nonblock);
+    return ms_receiver_recv(s, m, deadline, nonblock, NULL);
 }
 
 static void fd_level(int fd, bool *is_set, bool want)
@@ -243,10 +286,22 @@ static int socket_make_fd(ms_socket *s, int *fd)
     return 0;
 }
 
+/* Options only some protocols have: MSOCK_ENOTSUP on the others. */
+static int socket_proto_opt(const ms_socket *s, int opt)
+{
+    unsigned need = opt == MSOCK_OPT_MAXTTL            ? MS_POPT_MAXTTL
+                    : opt == MSOCK_OPT_REQ_RESEND_TIME ? MS_POPT_RESEND
+                    : opt == MSOCK_OPT_SURVEY_TIME     ? MS_POPT_SURVEY
+                                                       : 0;
+    return (s->proto->options & need) == need ? 0 : MSOCK_ENOTSUP;
+}
+
 int ms_socket_set(ms_socket *s, int opt, const ms_optval *v)
 {
     int rv = ms_opt_check(opt, MS_ON_SOCKET, v->type, true);
     if (rv < 0)
+        return rv;
+    if ((rv = socket_proto_opt(s, opt)) != 0)
         return rv;
     pthread_mutex_lock(&s->mtx);
     if (opt == MSOCK_OPT_MAX_PIPES && s->proto->max_pipes > 0)
@@ -270,9 +325,11 @@ int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len)
     int rv = ms_opt_check(opt, MS_ON_SOCKET, v->type, false);
     if (rv < 0)
         return rv;
-    rv = 0;
+    if ((rv = socket_proto_opt(s, opt)) != 0)
+        return rv;
     pthread_mutex_lock(&s->mtx);
     switch (opt) {
+    case MSOCK_OPT_RAW: v->v.b = s->proto->raw; break;
     case MSOCK_OPT_PROTOCOL: v->v.i = s->proto->self; break;
     case MSOCK_OPT_PEER: v->v.i = s->proto->peer; break;
     case MSOCK_OPT_PROTOCOL_NAME: v->v.str = s->proto->name; break;

@@ -27,6 +27,8 @@ struct ms_socket {
     bool closing, closed;
     atomic_bool closing_flag; /* closing, readable without the lock */
 
+    ms_ctx *ctx0; /* the built-in context of a protocol with contexts, else NULL */
+    ms_ctx *ctxs; /* every open context, the built-in one included */
     ms_endpoint *endpoints;
     ms_pipe *pipes;
     int npipes;      /* attached and being attached, for the pipe limit */
@@ -59,6 +61,12 @@ static inline void ms_socket_stat_add(ms_socket *s, int stat, uint64_t n)
     atomic_fetch_add_explicit(&s->stats[stat], n, memory_order_relaxed);
 }
 
+/* The socket's protocol state (proto->state_size bytes). */
+static inline void *ms_socket_proto(ms_socket *s)
+{
+    return s->proto_data;
+}
+
 /* Creates a socket for a protocol and registers its id. */
 int ms_socket_create(ms_socket **out, const ms_protocol *p);
 /* Looks up and holds; NULL if no such socket (or it is closing). */
@@ -81,6 +89,9 @@ int ms_socket_send(ms_socket *s, msock_msg *m, int flags);
  * first copying it into a message. */
 int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags);
 int ms_socket_recv(ms_socket *s, msock_msg **m, int flags);
+/* The same through a context (msock_ctx_*): its own timeouts and state. */
+int ms_socket_ctx_send(ms_ctx *c, msock_msg *m, int flags);
+int ms_socket_ctx_recv(ms_ctx *c, msock_msg **m, int flags);
 int ms_socket_set(ms_socket *s, int opt, const ms_optval *v);
 int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len);
 

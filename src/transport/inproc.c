@@ -73,7 +73,7 @@ static int inproc_send(void *tp, msock_msg *m)
     size_t max = peer->ep->opts.recv_maxsz;
     if (max && ms_msg_wire_len(m) > max) {
         /* As on the wire: the receiver drops a connection that sends more than it takes. */
-        ms_pipe_count_error(peer->sock, MSOCK_STAT_ERR_TOO_LARGE);
+        ms_pipe_count_error(peer->sock, peer, MSOCK_STAT_DROPS_TOO_LARGE);
         ms_debug("socket %u: dropping inproc pipe %u: message over the receive max size",
                  peer->sock->id, peer->id);
         ms_pipe_release(peer);

@@ -129,9 +129,9 @@ static int conn_decode_error(ms_stream_conn *c, int rv)
 {
     ms_socket *s = c->ep->sock;
     if (rv == MSOCK_EMSGSIZE)
-        ms_pipe_count_error(s, MSOCK_STAT_ERR_TOO_LARGE);
+        ms_pipe_count_error(s, c->pipe, MSOCK_STAT_DROPS_TOO_LARGE);
     else if (rv == MSOCK_EPROTO)
-        ms_pipe_count_error(s, MSOCK_STAT_ERR_BAD_HEADER);
+        ms_pipe_count_error(s, c->pipe, MSOCK_STAT_ERR_BAD_HEADER);
     ms_debug("socket %u: dropping %s: %s", s->id, c->url, msock_strerror(rv));
     return rv;
 }
@@ -140,11 +140,12 @@ static int conn_decode_error(ms_stream_conn *c, int rv)
 static bool conn_deliver(ms_stream_conn *c, msock_msg *head)
 {
     int rv = ms_pipe_deliver(c->pipe, &head, true);
-    if (rv == MSOCK_EAGAIN) {
+    if (rv == MSOCK_EAGAIN || rv == MSOCK_ECLOSED) {
+        /* Full: wait for room. Closed (the socket, or this pipe for garbage): read no more. */
+        ms_msg_chain_free(head);
         c->rx_paused = true;
         return false;
     }
-    ms_msg_chain_free(head); /* the socket is closed: nobody will read these */
     return true;
 }
 
@@ -253,7 +254,7 @@ static void conn_established(ms_stream_conn *c)
     uint16_t peer;
     ms_socket *s = c->ep->sock;
     if (ms_sp_header_decode(c->hs_in, &peer) != 0) {
-        ms_pipe_count_error(s, MSOCK_STAT_ERR_BAD_HEADER);
+        ms_pipe_count_error(s, c->pipe, MSOCK_STAT_ERR_BAD_HEADER);
         ms_debug("socket %u: bad SP header from %s", s->id, c->url);
         ms_stream_fail(c, MSOCK_EPROTO);
         return;
@@ -335,7 +336,7 @@ static void conn_event(ms_ev *ev, uint32_t events)
 static void conn_hs_timeout(ms_timer *t)
 {
     ms_stream_conn *c = MS_CONTAINER_OF(t, ms_stream_conn, hs_timer);
-    ms_pipe_count_error(c->ep->sock, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT);
+    ms_pipe_count_error(c->ep->sock, NULL, MSOCK_STAT_ERR_HANDSHAKE_TIMEOUT);
     ms_debug("socket %u: no SP header from %s in time", c->ep->sock->id, c->url);
     ms_stream_fail(c, MSOCK_ETIMEDOUT);
 }

@@ -85,7 +85,7 @@ static int conn_gather(ms_stream_conn *c, struct iovec *iov, uint8_t (*pfx)[9])
         } else {
             size_t plen = ms_sp_prefix_encode(pfx[k], c->framing, ms_msg_wire_len(m));
             parts[np++] = (struct iovec){pfx[k], plen};
-            parts[np++] = (struct iovec){m->header, m->header_len};
+            parts[np++] = (struct iovec){ms_msg_hdr(m), m->header_len};
             parts[np++] = (struct iovec){m->body, m->len};
         }
         for (int i = 0; i < np; i++) {
@@ -275,7 +275,7 @@ int ms_stream_send(void *tp, msock_msg *m)
         return rv;
     }
     if (ms_sp_prefix_len(c->framing) + wire_len <= STREAM_COPY_MAX && !conn_sparse_locked(c) &&
-        conn_append_copy(c, m->header, m->header_len, m->body, m->len)) {
+        conn_append_copy(c, ms_msg_hdr(m), m->header_len, m->body, m->len)) {
         m->next = NULL;
         after.written = m; /* freed below, on this thread, with the lock released */
     } else {

@@ -610,7 +610,7 @@ static void test_too_large_drops_pipe(void **state)
 
     send_seeded(offender, 2000, tu_seed(1, 0));
     assert_true(tu_wait_removed(pull_w, 1, TU_DEADLINE_MS));
-    assert_true(tu_stat_wait_at_least(pull, MSOCK_STAT_ERR_TOO_LARGE, 1, TU_DEADLINE_MS));
+    assert_true(tu_stat_wait_at_least(pull, MSOCK_STAT_DROPS_TOO_LARGE, 1, TU_DEADLINE_MS));
     /* At the limit is still fine. */
     send_seeded(good, 1000, tu_seed(2, 0));
     recv_expect(pull, 1000, tu_seed(2, 0));

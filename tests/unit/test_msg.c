@@ -253,32 +253,51 @@ static void test_clear(void **state)
 static void test_header_area(void **state)
 {
     (void)state;
-    msock_msg *m;
-    uint8_t words[MS_MSG_HEADER_MAX + 1];
+    msock_msg *m, *d;
+    uint8_t words[MS_MSG_HEADER_EXT_MAX + 1];
     fill_pattern(words, sizeof(words), 9);
     assert_int_equal(msock_msg_alloc(&m, 0), 0);
     assert_ptr_equal(msock_msg_header(m), m->header);
-    assert_int_equal(ms_msg_header_append(m, words, MS_MSG_HEADER_MAX + 1), MSOCK_EMSGSIZE);
+    assert_int_equal(ms_msg_header_append(m, words, MS_MSG_HEADER_EXT_MAX + 1), MSOCK_EMSGSIZE);
     assert_int_equal(msock_msg_header_len(m), 0);
     assert_int_equal(ms_msg_header_append(m, words, MS_MSG_HEADER_MAX - 4), 0);
-    assert_int_equal(ms_msg_header_append(m, words, 5), MSOCK_EMSGSIZE);
     assert_int_equal(ms_msg_header_append(m, words + MS_MSG_HEADER_MAX - 4, 4), 0);
     assert_int_equal(msock_msg_header_len(m), MS_MSG_HEADER_MAX);
+    assert_ptr_equal(msock_msg_header(m), m->header); /* still inline */
     assert_true(has_pattern(msock_msg_header(m), MS_MSG_HEADER_MAX, 9));
+    /* Past the inline area the header spills, up to MS_MSG_HEADER_EXT_MAX, keeping its bytes. */
+    assert_int_equal(ms_msg_header_append(m, words + MS_MSG_HEADER_MAX, 4), 0);
+    assert_ptr_not_equal(msock_msg_header(m), m->header);
+    assert_true(has_pattern(msock_msg_header(m), MS_MSG_HEADER_MAX + 4, 9));
+    assert_int_equal(ms_msg_header_append(m, words, MS_MSG_HEADER_EXT_MAX), MSOCK_EMSGSIZE);
+    assert_int_equal(ms_msg_header_append(m, words + MS_MSG_HEADER_MAX + 4,
+                                          MS_MSG_HEADER_EXT_MAX - MS_MSG_HEADER_MAX - 4), 0);
+    assert_int_equal(msock_msg_header_len(m), MS_MSG_HEADER_EXT_MAX);
+    assert_true(has_pattern(msock_msg_header(m), MS_MSG_HEADER_EXT_MAX, 9));
     assert_int_equal(ms_msg_header_append(m, words, 1), MSOCK_EMSGSIZE);
     assert_int_equal(ms_msg_header_append(m, words, 0), 0);
+    /* A copy gets its own spilled header. */
+    assert_int_equal(msock_msg_dup(&d, m), 0);
+    assert_ptr_not_equal(msock_msg_header(d), msock_msg_header(m));
+    assert_memory_equal(msock_msg_header(d), msock_msg_header(m), MS_MSG_HEADER_EXT_MAX);
+    msock_msg_free(d);
 
-    assert_int_equal(ms_msg_header_trim(m, MS_MSG_HEADER_MAX + 1), MSOCK_EINVAL);
-    assert_int_equal(ms_msg_header_chop(m, MS_MSG_HEADER_MAX + 1), MSOCK_EINVAL);
+    assert_int_equal(ms_msg_header_trim(m, MS_MSG_HEADER_EXT_MAX + 1), MSOCK_EINVAL);
+    assert_int_equal(ms_msg_header_chop(m, MS_MSG_HEADER_EXT_MAX + 1), MSOCK_EINVAL);
+    assert_int_equal(ms_msg_header_chop(m, MS_MSG_HEADER_EXT_MAX - MS_MSG_HEADER_MAX), 0);
     assert_int_equal(ms_msg_header_trim(m, 4), 0);
     assert_int_equal(msock_msg_header_len(m), MS_MSG_HEADER_MAX - 4);
     assert_memory_equal(msock_msg_header(m), words + 4, MS_MSG_HEADER_MAX - 4);
     assert_int_equal(ms_msg_header_chop(m, 8), 0);
     assert_int_equal(msock_msg_header_len(m), MS_MSG_HEADER_MAX - 12);
     assert_memory_equal(msock_msg_header(m), words + 4, MS_MSG_HEADER_MAX - 12);
-    /* The header is not part of the body. */
+    /* The header is not part of the body until it is moved there. */
     assert_int_equal(msock_msg_len(m), 0);
     assert_int_equal(ms_msg_wire_len(m), MS_MSG_HEADER_MAX - 12);
+    assert_int_equal(ms_msg_header_to_body(m), 0);
+    assert_int_equal(msock_msg_header_len(m), 0);
+    assert_int_equal(msock_msg_len(m), MS_MSG_HEADER_MAX - 12);
+    assert_memory_equal(msock_msg_body(m), words + 4, MS_MSG_HEADER_MAX - 12);
     ms_msg_header_clear(m);
     assert_int_equal(msock_msg_header_len(m), 0);
     msock_msg_free(m);

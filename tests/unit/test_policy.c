@@ -151,7 +151,7 @@ static void test_send_one_skips_full_and_waits(void **state)
     /* Both full now: non-blocking says EAGAIN, a deadline says ETIMEDOUT; the caller keeps m. */
     msock_msg *m = make_msg(99);
     assert_int_equal(ms_socket_send(f.sock, m, MSOCK_FLAG_NONBLOCK), MSOCK_EAGAIN);
-    assert_int_equal(ms_sender_send(f.sock, m, ms_clock_ms() + 50, false), MSOCK_ETIMEDOUT);
+    assert_int_equal(ms_sender_send(f.sock, m, ms_clock_ms() + 50, false, NULL), MSOCK_ETIMEDOUT);
     /* Room again on pipe 0: its ready signal lets the send through. */
     f.conns[0].cap = FAKE_CAP;
     ms_pipe_send_ready(f.conns[0].pipe);
