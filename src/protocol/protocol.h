@@ -66,6 +66,9 @@ struct ms_protocol {
     void (*ctx_fini)(ms_ctx *c);  /* under s->mtx: the context closes; wake its waiters */
     int (*ctx_send)(ms_ctx *c, msock_msg *m, int64_t deadline, bool nonblock);
     int (*ctx_recv)(ms_ctx *c, msock_msg **m, int64_t deadline, bool nonblock);
+    /* Under s->mtx: a receive on c would not wait (for MSOCK_OPT_RECV_FD of protocols whose
+     * answers go to contexts, not to the socket queue). */
+    bool (*ctx_readable)(ms_ctx *c);
 };
 
 extern const ms_protocol ms_protocol_pair0, ms_protocol_pair0_raw;

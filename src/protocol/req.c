@@ -208,6 +208,8 @@ static int req_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
     rc->reply = m;
     atomic_store_explicit(&rc->has_reply, true, memory_order_release);
     pthread_cond_broadcast(&c->cv);
+    if (c == s->ctx0)
+        ms_socket_update_fds(s);
     return MS_RX_TAKEN;
 }
 
@@ -246,6 +248,8 @@ static int req_ctx_send(ms_ctx *c, msock_msg *m, int64_t deadline, bool nonblock
         return MSOCK_ECLOSED;
     }
     req_forget(st, rc, &old_req, &old_reply); /* a new request cancels the last one */
+    if (c == s->ctx0)
+        ms_socket_update_fds(s);
     int rv = ms_reqids_alloc(&st->ids, c, &id);
     if (rv == 0) {
         rc->id = id;
@@ -337,11 +341,18 @@ static int req_ctx_recv(ms_ctx *c, msock_msg **out, int64_t deadline, bool nonbl
     }
     msock_msg *req, *reply;
     req_forget(st, rc, &req, &reply);
+    if (c == s->ctx0)
+        ms_socket_update_fds(s);
     pthread_mutex_unlock(&s->mtx);
     if (req)
         ms_msg_free(req);
     *out = reply;
     return 0;
+}
+
+static bool req_ctx_readable(ms_ctx *c)
+{
+    return ((req_ctx *)ms_ctx_data(c))->reply != NULL;
 }
 
 static int req_raw_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
@@ -359,7 +370,7 @@ const ms_protocol ms_protocol_req = {
     .state_size = sizeof(req_state), .init = req_init, .fini = req_fini, .close = req_close,
     .pipe_start = req_pipe_start, .pipe_rem = req_pipe_rem, .recv_hook = req_recv_hook,
     .ctx_size = sizeof(req_ctx), .ctx_fini = req_ctx_fini,
-    .ctx_send = req_ctx_send, .ctx_recv = req_ctx_recv,
+    .ctx_send = req_ctx_send, .ctx_recv = req_ctx_recv, .ctx_readable = req_ctx_readable,
 };
 
 const ms_protocol ms_protocol_req_raw = {

@@ -76,6 +76,8 @@ static int surveyor_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
     sc->tail = m;
     sc->count++;
     pthread_cond_broadcast(&c->cv);
+    if (c == s->ctx0)
+        ms_socket_update_fds(s);
     return MS_RX_TAKEN;
 }
 
@@ -98,6 +100,8 @@ static int surveyor_ctx_send(ms_ctx *c, msock_msg *m, int64_t deadline, bool non
         return MSOCK_ECLOSED;
     }
     msock_msg *old = survey_end(st, sc, true); /* a new survey cancels the last one */
+    if (c == s->ctx0)
+        ms_socket_update_fds(s);
     int rv = ms_reqids_alloc(&st->ids, c, &id);
     if (rv == 0) {
         sc->id = id;
@@ -142,6 +146,8 @@ static int surveyor_ctx_recv(ms_ctx *c, msock_msg **out, int64_t deadline, bool 
             sc->count--;
             m->next = NULL;
             *out = m;
+            if (c == s->ctx0)
+                ms_socket_update_fds(s);
             break;
         }
         if (!sc->started) {
@@ -168,6 +174,11 @@ static int surveyor_ctx_recv(ms_ctx *c, msock_msg **out, int64_t deadline, bool 
     return rv;
 }
 
+static bool surveyor_ctx_readable(ms_ctx *c)
+{
+    return ((survey_ctx *)ms_ctx_data(c))->head != NULL;
+}
+
 static int surveyor_raw_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
 {
     if (ms_backtrace_take(m, MS_BT_WORDS_MAX) == MS_BT_OK)
@@ -183,6 +194,7 @@ const ms_protocol ms_protocol_surveyor = {
     .state_size = sizeof(surveyor_state), .init = surveyor_init, .fini = surveyor_fini,
     .recv_hook = surveyor_recv_hook, .ctx_size = sizeof(survey_ctx),
     .ctx_fini = surveyor_ctx_fini, .ctx_send = surveyor_ctx_send, .ctx_recv = surveyor_ctx_recv,
+    .ctx_readable = surveyor_ctx_readable,
 };
 
 const ms_protocol ms_protocol_surveyor_raw = {

@@ -270,7 +270,9 @@ void ms_socket_update_fds(ms_socket *s)
 {
     if (MS_LIKELY(s->recv_fd < 0 && s->send_fd < 0))
         return;
-    fd_level(s->recv_fd, &s->recv_fd_set, s->closed || !ms_msgq_empty(&s->recvq));
+    bool readable = !ms_msgq_empty(&s->recvq) ||
+                    (s->proto->ctx_readable != NULL && s->ctx0 != NULL && s->proto->ctx_readable(s->ctx0));
+    fd_level(s->recv_fd, &s->recv_fd_set, s->closed || readable);
     bool can_send = s->proto->send_policy == MS_SEND_ALL || s->ready != NULL;
     fd_level(s->send_fd, &s->send_fd_set, s->closed || can_send);
 }

@@ -202,6 +202,50 @@ static void test_defaults(void **state)
     fixture_close(&f);
 }
 
+/* The protocol options msock.h documents, on the protocols that have them. */
+static void test_protocol_defaults(void **state)
+{
+    (void)state;
+    static const struct {
+        int (*open)(msock_socket *);
+        const char *name;
+        int maxttl;      /* 0: the protocol has no MSOCK_OPT_MAXTTL */
+        int64_t resend;  /* 0: no MSOCK_OPT_REQ_RESEND_TIME */
+        int64_t survey;  /* 0: no MSOCK_OPT_SURVEY_TIME */
+    } protos[] = {
+        {msock_req_open, "req", 8, 60000, 0},
+        {msock_rep_open, "rep", 8, 0, 0},
+        {msock_surveyor_open, "surveyor", 8, 0, 1000},
+        {msock_respondent_open, "respondent", 8, 0, 0},
+        {msock_pair1_open, "pair1", 8, 0, 0},
+        {msock_pair_open, "pair", 0, 0, 0},
+        {msock_pub_open, "pub", 0, 0, 0},
+        {msock_sub_open, "sub", 0, 0, 0},
+        {msock_bus_open, "bus", 0, 0, 0},
+        {msock_push_open, "push", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof protos / sizeof protos[0]; i++) {
+        msock_socket s;
+        TU_OK(protos[i].open(&s));
+        int ttl = -1;
+        int64_t ms = -1;
+        bool raw = true;
+        int rc = msock_socket_get_int(s, MSOCK_OPT_MAXTTL, &ttl);
+        if (protos[i].maxttl ? rc != 0 || ttl != protos[i].maxttl : rc != MSOCK_ENOTSUP)
+            fail_msg("%s: MAXTTL gives %s, %d", protos[i].name, tu_errname(rc), ttl);
+        rc = msock_socket_get_ms(s, MSOCK_OPT_REQ_RESEND_TIME, &ms);
+        if (protos[i].resend ? rc != 0 || ms != protos[i].resend : rc != MSOCK_ENOTSUP)
+            fail_msg("%s: REQ_RESEND_TIME gives %s, %lld", protos[i].name, tu_errname(rc), (long long)ms);
+        rc = msock_socket_get_ms(s, MSOCK_OPT_SURVEY_TIME, &ms);
+        if (protos[i].survey ? rc != 0 || ms != protos[i].survey : rc != MSOCK_ENOTSUP)
+            fail_msg("%s: SURVEY_TIME gives %s, %lld", protos[i].name, tu_errname(rc), (long long)ms);
+        TU_OK(msock_socket_get_bool(s, MSOCK_OPT_RAW, &raw));
+        assert_false(raw);
+        TU_EXPECT_RC(MSOCK_EREADONLY, msock_socket_set_bool(s, MSOCK_OPT_RAW, true));
+        TU_OK(msock_close(s));
+    }
+}
+
 static void test_round_trips(void **state)
 {
     (void)state;
@@ -562,6 +606,7 @@ int main(void)
     tu_watchdog(300);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_protocol_defaults),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_wrong_type),
         cmocka_unit_test(test_read_only),
