@@ -1,0 +1,371 @@
+/* protoutil.h: header-only helpers of the protocol tests: linked sockets, stats, a raw SP peer. */
+/* Include it after cmocka.h and testutil.h. */
+#ifndef PROTOUTIL_H
+#define PROTOUTIL_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define PU_MIB ((size_t)1024 * 1024)
+/* Receive limit for sockets that carry the near-1-MiB messages plus a protocol header. */
+#define PU_BIG_RECV_MAXSZ (2 * PU_MIB)
+/* A short window for "nothing arrives": long enough that a wrongly delivered message would
+ * usually show, never a bound on how fast anything must happen. */
+#define PU_QUIET_MS 300
+
+typedef int (*pu_opener)(msock_socket *s);
+
+/* A socket and the waiter that counts its pipe events. */
+typedef struct pu_node {
+    msock_socket sock;
+    tu_waiter *w;
+} pu_node;
+
+/* Bounded waits, so that a library hang fails the test instead of stalling it; quick redials. */
+static inline void pu_bound(msock_socket s)
+{
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MIN, 10));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MAX, 100));
+}
+
+static inline pu_node pu_node_open(pu_opener open_fn)
+{
+    pu_node n;
+    TU_OK(open_fn(&n.sock));
+    pu_bound(n.sock);
+    n.w = tu_waiter_attach(n.sock);
+    return n;
+}
+
+static inline pu_node pu_node_raw(int proto)
+{
+    pu_node n;
+    TU_OK(msock_socket_open(&n.sock, proto, MSOCK_OPEN_RAW));
+    pu_bound(n.sock);
+    n.w = tu_waiter_attach(n.sock);
+    return n;
+}
+
+static inline void pu_node_close(pu_node *n)
+{
+    TU_OK(msock_close(n->sock));
+    tu_waiter_free(n->w);
+    n->w = NULL;
+}
+
+/* Listens on a fresh address of t; url gets the bound address. */
+static inline void pu_listen(pu_node *n, tu_transport t, char *url, size_t len)
+{
+    msock_listener l;
+    tu_listen_any(n->sock, t, &l, url, len);
+}
+
+/* Dials url and waits until both sides have one more pipe than before. */
+static inline void pu_dial_wait(pu_node *listener, pu_node *dialer, const char *url)
+{
+    int l_before = tu_waiter_added(listener->w);
+    int d_before = tu_waiter_added(dialer->w);
+    msock_dialer d;
+    int rc = msock_dial(dialer->sock, url, &d, 0);
+    if (rc != 0)
+        fail_msg("dial %s: %s", url, tu_errname(rc));
+    assert_true(tu_wait_added(listener->w, l_before + 1, TU_DEADLINE_MS));
+    assert_true(tu_wait_added(dialer->w, d_before + 1, TU_DEADLINE_MS));
+}
+
+/* listener listens on a fresh address of t, dialer dials it; both see the new pipe. */
+static inline void pu_link(pu_node *listener, pu_node *dialer, tu_transport t)
+{
+    char url[TU_URL_MAX];
+    pu_listen(listener, t, url, sizeof(url));
+    pu_dial_wait(listener, dialer, url);
+}
+
+/* ---- messages ---- */
+
+static inline void pu_send(msock_socket s, const void *buf, size_t len)
+{
+    int rc = msock_send(s, buf, len, 0);
+    if (rc != 0)
+        fail_msg("send of %zu bytes: %s", len, tu_errname(rc));
+}
+
+static inline void pu_send_str(msock_socket s, const char *text)
+{
+    pu_send(s, text, strlen(text));
+}
+
+/* Receives one message and checks that it is exactly want[0..len). */
+static inline void pu_recv_expect(msock_socket s, const void *want, size_t len)
+{
+    size_t cap = len + 64;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got = cap;
+    int rc = msock_recv(s, buf, &got, 0);
+    if (rc != 0)
+        fail_msg("recv (want %zu bytes): %s", len, tu_errname(rc));
+    if (got != len || memcmp(buf, want, len) != 0)
+        fail_msg("received %zu bytes \"%.*s\", want %zu bytes \"%.*s\"", got,
+                 (int)(got < 40 ? got : 40), (const char *)buf, len, (int)(len < 40 ? len : 40),
+                 (const char *)want);
+    free(buf);
+}
+
+static inline void pu_recv_str(msock_socket s, const char *text)
+{
+    pu_recv_expect(s, text, strlen(text));
+}
+
+/* Fails if a message can be received during window_ms. */
+static inline void pu_expect_none(msock_socket s, int64_t window_ms)
+{
+    int64_t deadline = tu_deadline_in(window_ms);
+    for (;;) {
+        uint8_t buf[64];
+        size_t len = sizeof(buf);
+        int rc = msock_recv(s, buf, &len, MSOCK_FLAG_NONBLOCK);
+        if (rc == 0)
+            fail_msg("an unexpected message of %zu bytes arrived: \"%.*s\"", len,
+                     (int)(len < sizeof(buf) ? len : sizeof(buf)), (const char *)buf);
+        if (rc != MSOCK_EAGAIN)
+            fail_msg("recv while expecting nothing: %s", tu_errname(rc));
+        if (tu_deadline_passed(deadline))
+            return;
+        tu_sleep_ms(5);
+    }
+}
+
+/* ---- statistics ---- */
+
+static inline uint64_t pu_pipe_stat(msock_pipe p, int stat)
+{
+    uint64_t value = 0;
+    TU_OK(msock_pipe_stat_get(p, stat, &value));
+    return value;
+}
+
+/* Counters move without an event: polls in short steps until the deadline. */
+static inline bool pu_pipe_stat_wait(msock_pipe p, int stat, uint64_t min, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    for (;;) {
+        uint64_t value = 0;
+        if (msock_pipe_stat_get(p, stat, &value) == 0 && value >= min)
+            return true;
+        if (tu_deadline_passed(deadline))
+            return false;
+        tu_sleep_ms(2);
+    }
+}
+
+/* Waits until a socket counter reaches want, then checks that it is exactly want. */
+static inline void pu_expect_stat(msock_socket s, int stat, uint64_t want)
+{
+    tu_stat_wait_at_least(s, stat, want, TU_DEADLINE_MS);
+    uint64_t got = tu_stat(s, stat);
+    if (got != want)
+        fail_msg("statistic %s is %llu, want %llu", msock_stat_name(stat),
+                 (unsigned long long)got, (unsigned long long)want);
+}
+
+static inline void pu_expect_pipe_stat(msock_pipe p, int stat, uint64_t want)
+{
+    pu_pipe_stat_wait(p, stat, want, TU_DEADLINE_MS);
+    uint64_t got = pu_pipe_stat(p, stat);
+    if (got != want)
+        fail_msg("pipe statistic %s is %llu, want %llu", msock_stat_name(stat),
+                 (unsigned long long)got, (unsigned long long)want);
+}
+
+/* ---- SP words ---- */
+
+static inline void pu_put32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+static inline uint32_t pu_get32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* ---- a hand-made SP peer on a plain TCP socket (SP-WIRE.md section 1) ---- */
+
+/* What pu_raw_recv_frame returns when no frame came. */
+#define PU_FRAME_NONE (-1L)   /* nothing before the deadline */
+#define PU_FRAME_CLOSED (-2L) /* the library closed the connection */
+
+/* Connects to a tcp://127.0.0.1:PORT URL. */
+static inline int pu_raw_connect(const char *url)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int port = tu_url_port(url);
+    assert_true(port > 0);
+    sa.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        fail_msg("connect to %s: %s", url, strerror(errno));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static inline void pu_raw_write(int fd, const void *buf, size_t len)
+{
+    const uint8_t *at = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, at, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            fail_msg("write to the library: %s", n < 0 ? strerror(errno) : "nothing written");
+        at += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Reads up to len bytes until the deadline; *closed tells whether the library closed. */
+static inline size_t pu_raw_read(int fd, void *buf, size_t len, int64_t deadline, bool *closed)
+{
+    uint8_t *at = buf;
+    size_t got = 0;
+    *closed = false;
+    while (got < len) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, (int)tu_ms_left(deadline));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        ssize_t r = read(fd, at + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            *closed = true; /* end of stream or a reset */
+            break;
+        }
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* Sends our SP header for self_proto and checks the library's one names want_peer. */
+static inline void pu_raw_handshake(int fd, int self_proto, int want_peer)
+{
+    uint8_t mine[8] = {0x00, 'S', 'P', 0x00, (uint8_t)(self_proto >> 8), (uint8_t)self_proto,
+                       0x00, 0x00};
+    pu_raw_write(fd, mine, sizeof(mine));
+    uint8_t theirs[8];
+    bool closed;
+    size_t got = pu_raw_read(fd, theirs, sizeof(theirs), tu_deadline_in(TU_DEADLINE_MS), &closed);
+    assert_int_equal(got, sizeof(theirs));
+    uint8_t want[8] = {0x00, 'S', 'P', 0x00, (uint8_t)(want_peer >> 8), (uint8_t)want_peer,
+                       0x00, 0x00};
+    assert_memory_equal(theirs, want, sizeof(want));
+}
+
+/* Sends one frame: 64-bit big-endian length, then the payload. */
+static inline void pu_raw_send_frame(int fd, const void *payload, size_t len)
+{
+    uint8_t *frame = malloc(8 + len);
+    assert_non_null(frame);
+    uint64_t n = len;
+    for (int i = 7; i >= 0; i--) {
+        frame[i] = (uint8_t)n;
+        n >>= 8;
+    }
+    if (len > 0)
+        memcpy(frame + 8, payload, len);
+    pu_raw_write(fd, frame, 8 + len);
+    free(frame);
+}
+
+/* Sends a frame made of SP words followed by a body. */
+static inline void pu_raw_send_words(int fd, const uint32_t *words, size_t n_words,
+                                     const void *body, size_t body_len)
+{
+    size_t len = 4 * n_words + body_len;
+    uint8_t *payload = malloc(len ? len : 1);
+    assert_non_null(payload);
+    for (size_t i = 0; i < n_words; i++)
+        pu_put32(payload + 4 * i, words[i]);
+    if (body_len > 0)
+        memcpy(payload + 4 * n_words, body, body_len);
+    pu_raw_send_frame(fd, payload, len);
+    free(payload);
+}
+
+/* Reads one frame into buf: returns the payload length, PU_FRAME_NONE or PU_FRAME_CLOSED. A
+ * frame larger than cap, or one cut short, fails the test. */
+static inline long pu_raw_recv_frame(int fd, uint8_t *buf, size_t cap, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    uint8_t head[8];
+    bool closed;
+    size_t got = pu_raw_read(fd, head, sizeof(head), deadline, &closed);
+    if (got == 0)
+        return closed ? PU_FRAME_CLOSED : PU_FRAME_NONE;
+    if (got < sizeof(head))
+        fail_msg("a frame length cut short after %zu bytes", got);
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len = len << 8 | head[i];
+    if (len > cap)
+        fail_msg("a frame of %llu bytes, more than the %zu expected", (unsigned long long)len, cap);
+    /* A started frame gets the full deadline again: it is owed, not optional. */
+    got = pu_raw_read(fd, buf, (size_t)len, tu_deadline_in(TU_DEADLINE_MS), &closed);
+    if (got != len)
+        fail_msg("a frame of %llu bytes cut short after %zu", (unsigned long long)len, got);
+    return (long)len;
+}
+
+/* True once the library closed the connection before the deadline; whatever it still sends
+ * is read and dropped. */
+static inline bool pu_raw_wait_closed(int fd, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    for (;;) {
+        uint8_t buf[4096];
+        bool closed;
+        size_t got = pu_raw_read(fd, buf, sizeof(buf), deadline, &closed);
+        if (closed)
+            return true;
+        if (got < sizeof(buf) && tu_deadline_passed(deadline))
+            return false;
+    }
+}
+
+/* True while the connection is open: no end of stream is pending. */
+static inline bool pu_raw_is_open(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) <= 0)
+        return true;
+    if (pfd.revents & (POLLHUP | POLLERR))
+        return false;
+    uint8_t byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
+#endif
