@@ -681,3 +681,63 @@ void tu_child_release(tu_child *c)
     c->out_fd = c->err_fd = -1;
     c->out_len = c->out_cap = 0;
 }
+
+/* ---- helpers for tests that run nngcat and nanocat ---- */
+
+int tu_free_tcp_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+bool tu_url_listening(const char *url)
+{
+    bool ipc = strncmp(url, "ipc://", 6) == 0;
+    int want_port = ipc ? -1 : tu_url_port(url);
+    FILE *f = fopen(ipc ? "/proc/net/unix" : "/proc/net/tcp", "r");
+    char line[512];
+    bool found = false;
+
+    assert_non_null(f);
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        unsigned flags, port, state;
+        char path[256];
+        if (ipc) {
+            /* Num RefCount Protocol Flags Type St Inode Path; flag 0x10000 is __SO_ACCEPTCON */
+            found = sscanf(line, "%*s %*x %*x %x %*x %*x %*u %255s", &flags, path) == 2 &&
+                    (flags & 0x10000) != 0 && strcmp(path, url + 6) == 0;
+        } else {
+            /* sl local_address rem_address st ...; state 0A is TCP_LISTEN */
+            found = sscanf(line, " %*u: %*x:%x %*x:%*x %x", &port, &state) == 2 &&
+                    (int)port == want_port && state == 0x0a;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static size_t tu_count_newlines(const tu_child *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->out_len; i++)
+        n += c->out[i] == '\n';
+    return n;
+}
+
+size_t tu_child_read_lines(tu_child *c, size_t lines, int64_t timeout_ms)
+{
+    int64_t deadline = tu_deadline_in(timeout_ms);
+    size_t held = tu_count_newlines(c);
+    while (held < lines && c->out_fd >= 0 && !tu_deadline_passed(deadline)) {
+        /* One more byte than held: returns as soon as anything new arrives. */
+        tu_child_read(c, c->out_len + 1, tu_ms_left(deadline));
+        held = tu_count_newlines(c);
+    }
+    return held;
+}

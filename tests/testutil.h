@@ -132,4 +132,17 @@ void tu_child_release(tu_child *c);
 /* True when path names an executable file. */
 bool tu_executable(const char *path);
 
+/* ---- helpers for tests that run nngcat and nanocat ---- */
+
+/* A tcp port on 127.0.0.1 that was free a moment ago, for a tool that must listen on a port
+ * it is given; another process may take it first, so callers retry. */
+int tu_free_tcp_port(void);
+/* True when a socket listens at the tcp (IPv4) or ipc URL. It reads /proc/net instead of
+ * connecting, because a probe connection would count as a peer of the process under test
+ * (and nng 1.5.2's ipc listener stops accepting after one that closes before the SP header). */
+bool tu_url_listening(const char *url);
+/* Reads the child's output until stdout holds at least lines newlines, stdout reaches its end,
+ * or the deadline passes; returns the number of newlines held. */
+size_t tu_child_read_lines(tu_child *c, size_t lines, int64_t timeout_ms);
+
 #endif

@@ -527,7 +527,8 @@ static const struct {
     {{"--pull", "--dial", "tcp://127.0.0.1:1", "--format", "fancy"}, "unknown format"},
     {{"--pull", "--dial", "tcp://127.0.0.1:1", "-Q", "--hex"}, "only once"},
     {{"--pull", "--dial"}, "needs a value"},
-    {{"--req", "--dial", "tcp://127.0.0.1:1"}, "not supported"},
+    {{"--req", "--dial", "tcp://127.0.0.1:1"}, "--data"},
+    {{"--rep", "--listen", "tcp://127.0.0.1:1", "--data", "x", "--interval", "1"}, "--interval"},
     {{"--pull", "stray"}, "unexpected argument"},
 };
 
