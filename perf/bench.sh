@@ -42,11 +42,11 @@ else
 fi
 
 # Our reqrep_bench also runs 5000 clients when the fd limit allows one process to hold both
-# ends of 5000 connections.
+# ends of 5000 connections and each client's readiness fd (three descriptors a client).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 NOFILE=$(ulimit -n)
 OURS_EXTRA=""
-if [ "$QUICK" = 0 ] && { [ "$NOFILE" = unlimited ] || [ "$NOFILE" -ge 10300 ]; }; then
+if [ "$QUICK" = 0 ] && { [ "$NOFILE" = unlimited ] || [ "$NOFILE" -ge 15300 ]; }; then
 	OURS_EXTRA=5000
 fi
 
