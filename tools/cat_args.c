@@ -9,30 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every protocol flag of nngcat and nanocat. A protocol that libmsock gains needs only its
- * opener here (and a line in the --help text); the roles already say how msockcat drives it. */
+/* Every protocol flag of nngcat and nanocat, with the forms ending in 0 that nngcat prefers. */
+#define SEND_RECV (CAT_ROLE_SEND | CAT_ROLE_RECV)
 static const struct cat_proto protos[] = {
-    {"pair0", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"pair", "pair", msock_pair_open, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"push0", "push", msock_push_open, CAT_ROLE_SEND},
-    {"push", "push", msock_push_open, CAT_ROLE_SEND},
-    {"pull0", "pull", msock_pull_open, CAT_ROLE_RECV},
-    {"pull", "pull", msock_pull_open, CAT_ROLE_RECV},
-    {"pair1", "pair1", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"req0", "req", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"req", "req", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"rep0", "rep", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"rep", "rep", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"pub0", "pub", NULL, CAT_ROLE_SEND},
-    {"pub", "pub", NULL, CAT_ROLE_SEND},
-    {"sub0", "sub", NULL, CAT_ROLE_RECV},
-    {"sub", "sub", NULL, CAT_ROLE_RECV},
-    {"bus0", "bus", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"bus", "bus", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"surveyor0", "surveyor", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"surveyor", "surveyor", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"respondent0", "respondent", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
-    {"respondent", "respondent", NULL, CAT_ROLE_SEND | CAT_ROLE_RECV},
+    {"pair0", "pair", msock_pair_open, SEND_RECV, CAT_EXCHANGE_STREAM},
+    {"pair", "pair", msock_pair_open, SEND_RECV, CAT_EXCHANGE_STREAM},
+    {"pair1", "pair1", msock_pair1_open, SEND_RECV, CAT_EXCHANGE_STREAM},
+    {"push0", "push", msock_push_open, CAT_ROLE_SEND, CAT_EXCHANGE_STREAM},
+    {"push", "push", msock_push_open, CAT_ROLE_SEND, CAT_EXCHANGE_STREAM},
+    {"pull0", "pull", msock_pull_open, CAT_ROLE_RECV, CAT_EXCHANGE_STREAM},
+    {"pull", "pull", msock_pull_open, CAT_ROLE_RECV, CAT_EXCHANGE_STREAM},
+    {"pub0", "pub", msock_pub_open, CAT_ROLE_SEND, CAT_EXCHANGE_STREAM},
+    {"pub", "pub", msock_pub_open, CAT_ROLE_SEND, CAT_EXCHANGE_STREAM},
+    {"sub0", "sub", msock_sub_open, CAT_ROLE_RECV, CAT_EXCHANGE_STREAM},
+    {"sub", "sub", msock_sub_open, CAT_ROLE_RECV, CAT_EXCHANGE_STREAM},
+    {"bus0", "bus", msock_bus_open, SEND_RECV, CAT_EXCHANGE_STREAM},
+    {"bus", "bus", msock_bus_open, SEND_RECV, CAT_EXCHANGE_STREAM},
+    {"req0", "req", msock_req_open, SEND_RECV, CAT_EXCHANGE_REQUEST},
+    {"req", "req", msock_req_open, SEND_RECV, CAT_EXCHANGE_REQUEST},
+    {"rep0", "rep", msock_rep_open, SEND_RECV, CAT_EXCHANGE_REPLY},
+    {"rep", "rep", msock_rep_open, SEND_RECV, CAT_EXCHANGE_REPLY},
+    {"surveyor0", "surveyor", msock_surveyor_open, SEND_RECV, CAT_EXCHANGE_SURVEY},
+    {"surveyor", "surveyor", msock_surveyor_open, SEND_RECV, CAT_EXCHANGE_SURVEY},
+    {"respondent0", "respondent", msock_respondent_open, SEND_RECV, CAT_EXCHANGE_REPLY},
+    {"respondent", "respondent", msock_respondent_open, SEND_RECV, CAT_EXCHANGE_REPLY},
 };
 #define PROTO_COUNT (sizeof(protos) / sizeof(protos[0]))
 
@@ -41,7 +41,7 @@ enum opt_id {
     OPT_FORMAT, OPT_RAW, OPT_ASCII, OPT_QUOTED, OPT_HEX, OPT_MSGPACK,
     OPT_DATA, OPT_FILE, OPT_COUNT, OPT_DELAY, OPT_INTERVAL,
     OPT_RECV_TIMEOUT, OPT_SEND_TIMEOUT, OPT_RECV_MAXSZ, OPT_SUBSCRIBE, OPT_SOCKET_NAME,
-    OPT_VERBOSE, OPT_SILENT, OPT_ASYNC, OPT_COMPAT, OPT_HELP, OPT_VERSION,
+    OPT_VERBOSE, OPT_SILENT, OPT_ASYNC, OPT_COMPAT, OPT_STATS, OPT_HELP, OPT_VERSION,
     OPT_TLS, /* nngcat's TLS and ZeroTier options: known, so the error can say why */
 };
 
@@ -67,6 +67,7 @@ static const struct opt_def opt_defs[] = {
     {"subscribe", 0, true, OPT_SUBSCRIBE},    {"socket-name", 0, true, OPT_SOCKET_NAME},
     {"verbose", 'v', false, OPT_VERBOSE},     {"silent", 'q', false, OPT_SILENT},
     {"async", 0, false, OPT_ASYNC},           {"compat", 0, false, OPT_COMPAT},
+    {"stats", 0, false, OPT_STATS},
     {"help", 'h', false, OPT_HELP},           {"version", 'V', false, OPT_VERSION},
     {"insecure", 'k', false, OPT_TLS},        {"cacert", 0, true, OPT_TLS},
     {"cert", 'E', true, OPT_TLS},             {"key", 0, true, OPT_TLS},
@@ -121,6 +122,13 @@ static void add_endpoint(struct cat_options *opts, enum cat_endpoint_kind kind,
     opts->endpoints[opts->endpoint_count].kind = kind;
     opts->endpoints[opts->endpoint_count].url = url;
     opts->endpoint_count++;
+}
+
+static void add_subscription(struct cat_options *opts, const char *topic)
+{
+    opts->subscriptions = grow_or_die(opts->subscriptions, opts->subscription_count,
+                                      sizeof(*opts->subscriptions));
+    opts->subscriptions[opts->subscription_count++] = dup_or_die(topic);
 }
 
 static int parse_unsigned(const char *flag, const char *text, uint64_t max, uint64_t *out)
@@ -280,11 +288,7 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
         opts->recv_maxsz = (size_t)n;
         opts->recv_maxsz_given = true;
         return 0;
-    case OPT_SUBSCRIBE:
-        opts->subscriptions = grow_or_die(opts->subscriptions, opts->subscription_count,
-                                          sizeof(*opts->subscriptions));
-        opts->subscriptions[opts->subscription_count++] = dup_or_die(value);
-        return 0;
+    case OPT_SUBSCRIBE: add_subscription(opts, value); return 0;
     case OPT_SOCKET_NAME:
         free(opts->socket_name);
         opts->socket_name = dup_or_die(value);
@@ -293,6 +297,7 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
     case OPT_SILENT: opts->verbose = -1; return 0;
     case OPT_ASYNC:
     case OPT_COMPAT: opts->async = true; return 0;
+    case OPT_STATS: opts->stats = true; return 0;
     case OPT_HELP: opts->help = true; return 0;
     case OPT_VERSION: opts->version = true; return 0;
     case OPT_TLS:
@@ -441,6 +446,12 @@ static int parse_short(struct cat_options *opts, int argc, char **argv, int *i)
     return 0;
 }
 
+/* SUB is the one protocol with topics; its opener tells it apart. */
+static bool takes_topics(const struct cat_proto *proto)
+{
+    return proto->open == msock_sub_open;
+}
+
 /* The combinations that nngcat and nanocat refuse, refused the same way. */
 static int check_options(const struct cat_options *opts)
 {
@@ -448,10 +459,6 @@ static int check_options(const struct cat_options *opts)
 
     if (proto == NULL) {
         arg_error("no protocol given (for example --push, --pull or --pair0)");
-        return -1;
-    }
-    if (proto->open == NULL) {
-        arg_error("protocol --%s is not supported yet", proto->flag);
         return -1;
     }
     if (opts->endpoint_count == 0) {
@@ -462,15 +469,20 @@ static int check_options(const struct cat_options *opts)
         arg_error("protocol %s does not send: --data and --file do not apply", proto->name);
         return -1;
     }
-    if (!opts->data_given && proto->roles == CAT_ROLE_SEND) {
+    if (!opts->data_given && (proto->roles == CAT_ROLE_SEND || cat_proto_asks(proto))) {
         arg_error("protocol %s needs --data or --file", proto->name);
+        return -1;
+    }
+    if (proto->exchange == CAT_EXCHANGE_REPLY && opts->interval_ms > 0) {
+        arg_error("protocol %s only answers what it receives: --interval does not apply",
+                  proto->name);
         return -1;
     }
     if (opts->format_given && !(proto->roles & CAT_ROLE_RECV)) {
         arg_error("protocol %s does not receive: output formats do not apply", proto->name);
         return -1;
     }
-    if (opts->subscription_count > 0 && strcmp(proto->name, "sub") != 0) {
+    if (opts->subscription_count > 0 && !takes_topics(proto)) {
         arg_error("--subscribe needs --sub");
         return -1;
     }
@@ -501,7 +513,17 @@ int cat_args_parse(struct cat_options *opts, int argc, char **argv)
     }
     if (opts->help || opts->version)
         return 0;
-    return check_options(opts);
+    if (check_options(opts) != 0)
+        return -1;
+    /* As in nngcat and nanocat: a SUB told no topic gets every message. */
+    if (takes_topics(opts->proto) && opts->subscription_count == 0)
+        add_subscription(opts, "");
+    return 0;
+}
+
+bool cat_proto_asks(const struct cat_proto *proto)
+{
+    return proto->exchange == CAT_EXCHANGE_REQUEST || proto->exchange == CAT_EXCHANGE_SURVEY;
 }
 
 void cat_args_free(struct cat_options *opts)

@@ -17,11 +17,20 @@ enum cat_proto_role {
     CAT_ROLE_RECV = 2,
 };
 
+/* How msockcat drives a protocol's socket. */
+enum cat_exchange {
+    CAT_EXCHANGE_STREAM,  /* --data goes out on the schedule; whatever arrives is printed */
+    CAT_EXCHANGE_REQUEST, /* req: --data is a request; its one reply ends the round */
+    CAT_EXCHANGE_SURVEY,  /* surveyor: --data is a survey; responses come until its deadline */
+    CAT_EXCHANGE_REPLY,   /* rep, respondent: each request is printed and answered with --data */
+};
+
 struct cat_proto {
     const char *flag; /* the long option, without "--" */
     const char *name; /* as shown in messages */
-    int (*open)(msock_socket *s); /* NULL while libmsock lacks the protocol */
+    int (*open)(msock_socket *s);
     int roles;        /* CAT_ROLE_* bits */
+    enum cat_exchange exchange;
 };
 
 enum cat_endpoint_kind {
@@ -40,7 +49,7 @@ struct cat_options {
     const struct cat_proto *proto;
     struct cat_endpoint *endpoints; /* in the order given */
     size_t endpoint_count;
-    char **subscriptions; /* --subscribe topics, for protocols that take them */
+    char **subscriptions; /* --subscribe topics; a --sub given none gets "", which matches all */
     size_t subscription_count;
     enum cat_format format;
     bool format_given;
@@ -57,6 +66,7 @@ struct cat_options {
     char *socket_name;   /* nanocat's --socket-name; owned, may be NULL */
     int verbose;         /* -v adds one, -q sets -1 */
     bool async;          /* dial in the background (--async, --compat) */
+    bool stats;          /* print the socket's statistics to stderr at exit */
     bool help;
     bool version;
 };
@@ -67,5 +77,8 @@ struct cat_options {
 int cat_args_parse(struct cat_options *opts, int argc, char **argv);
 
 void cat_args_free(struct cat_options *opts);
+
+/* Req and surveyor ask: --data is their question, which they send in rounds. */
+bool cat_proto_asks(const struct cat_proto *proto);
 
 #endif

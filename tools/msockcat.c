@@ -1,138 +1,22 @@
 /* msockcat.c: the nngcat/nanocat compatible command line tool: opens one socket, listens and
- * dials, then sends --data on its schedule and prints what arrives, until done or signalled. */
+ * dials, then sends --data on its schedule, asks or answers, and prints what arrives. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <msock.h>
 
 #include "cat_args.h"
-#include "cat_format.h"
+#include "cat_io.h"
 
-#define NEVER INT64_MAX
+/* The survey deadline when the socket will not tell its own (the library's default). */
+#define DEFAULT_SURVEY_MS 1000
 
-/* When the library cannot give a readiness fd, waits wake this often to retry the call. */
-#define FALLBACK_POLL_MS 20
-
-/* wait_until's fd argument when there is nothing to watch, only a deadline. */
-#define FD_NONE (-1)
-
-enum step {
-    STEP_OK,      /* go on */
-    STEP_DONE,    /* finished normally (count reached, receive timeout, signal) */
-    STEP_FAILED,  /* an error, already reported */
-};
-
-enum wait_result {
-    WAIT_READY,
-    WAIT_TIMEOUT,
-    WAIT_STOPPED,
-};
-
-struct cat_run {
-    const struct cat_options *opts;
-    msock_socket sock;
-    bool sock_open;
-    int send_fd; /* readable when a send would not wait; -1 if unknown */
-    int recv_fd; /* readable when a message waits; -1 if unknown */
-    uint64_t sent;
-    uint64_t received;
-};
-
-static volatile sig_atomic_t stop_requested;
-static int signal_pipe[2] = {-1, -1};
-
-static void report(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("msockcat: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The deadline ms from now; a negative ms (no timeout) never comes. */
-static int64_t deadline_in(int64_t ms)
-{
-    return ms < 0 ? NEVER : now_ms() + ms;
-}
-
-static void on_stop_signal(int signo)
-{
-    int saved = errno;
-    (void)signo;
-    stop_requested = 1;
-    /* The pipe wakes a poll that began just before the flag was set. */
-    if (write(signal_pipe[1], "", 1) < 0) {
-        /* full pipe: a wake-up is already pending */
-    }
-    errno = saved;
-}
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    if (pipe2(signal_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
-        return -1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    /* A closed stdout must end us with an error message, not silently. */
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
-
-/* Waits until fd is readable, the deadline passes or a stop signal comes. With fd FD_NONE it
- * only sleeps; with wants_fd set but fd unknown (-1) it returns WAIT_READY now and then, so
- * that the caller retries its non-blocking call. */
-static enum wait_result wait_until(int fd, bool wants_fd, int64_t deadline)
-{
-    for (;;) {
-        struct pollfd pfds[2] = {{.fd = signal_pipe[0], .events = POLLIN},
-                                 {.fd = fd, .events = POLLIN}};
-        int64_t now = now_ms();
-        int64_t wait_ms;
-        int n;
-
-        if (stop_requested)
-            return WAIT_STOPPED;
-        if (now >= deadline)
-            return WAIT_TIMEOUT;
-        wait_ms = deadline == NEVER ? -1 : deadline - now;
-        if (wants_fd && fd < 0 && (wait_ms < 0 || wait_ms > FALLBACK_POLL_MS))
-            wait_ms = FALLBACK_POLL_MS;
-        if (wait_ms > INT_MAX)
-            wait_ms = INT_MAX;
-        n = poll(pfds, fd >= 0 ? 2 : 1, (int)wait_ms);
-        if (n < 0 && errno != EINTR) {
-            report("cannot wait: %s", strerror(errno));
-            return WAIT_STOPPED;
-        }
-        if (n > 0 && fd >= 0 && (pfds[1].revents & (POLLIN | POLLERR | POLLHUP)))
-            return WAIT_READY;
-        if (n == 0 && wants_fd && fd < 0)
-            return WAIT_READY;
-    }
-}
+/* How long past the survey deadline we wait for the library to end the survey itself, before
+ * we end the round on our own clock. */
+#define SURVEY_GRACE_MS 1000
 
 static int readiness_fd(msock_socket s, int opt)
 {
@@ -140,34 +24,46 @@ static int readiness_fd(msock_socket s, int opt)
     return msock_socket_get_int(s, opt, &fd) == 0 ? fd : -1;
 }
 
-static enum step open_socket(struct cat_run *run)
+static enum cat_step open_socket(struct cat_run *run)
 {
     const struct cat_options *opts = run->opts;
     int rc;
 
     if ((rc = opts->proto->open(&run->sock)) != 0) {
-        report("cannot open a %s socket: %s", opts->proto->name, msock_strerror(rc));
-        return STEP_FAILED;
+        cat_report("cannot open a %s socket: %s", opts->proto->name, msock_strerror(rc));
+        return CAT_STEP_FAILED;
     }
     run->sock_open = true;
     if (opts->recv_maxsz_given &&
         (rc = msock_socket_set_size(run->sock, MSOCK_OPT_RECV_MAXSZ, opts->recv_maxsz)) != 0) {
-        report("cannot set the receive size limit: %s", msock_strerror(rc));
-        return STEP_FAILED;
+        cat_report("cannot set the receive size limit: %s", msock_strerror(rc));
+        return CAT_STEP_FAILED;
     }
     if (opts->socket_name != NULL &&
         (rc = msock_socket_set_string(run->sock, MSOCK_OPT_SOCKET_NAME, opts->socket_name)) != 0) {
-        report("cannot name the socket: %s", msock_strerror(rc));
-        return STEP_FAILED;
+        cat_report("cannot name the socket: %s", msock_strerror(rc));
+        return CAT_STEP_FAILED;
     }
-    if (opts->proto->roles & CAT_ROLE_SEND)
+    for (size_t i = 0; i < opts->subscription_count; i++) {
+        const char *topic = opts->subscriptions[i];
+        if ((rc = msock_sub_subscribe(run->sock, topic, strlen(topic))) != 0) {
+            cat_report("cannot subscribe to '%s': %s", topic, msock_strerror(rc));
+            return CAT_STEP_FAILED;
+        }
+    }
+    /* A reply goes to the one pipe its request came from, which the socket-wide send fd does
+     * not describe; retrying the send now and then covers the rare full pipe. */
+    if ((opts->proto->roles & CAT_ROLE_SEND) && opts->proto->exchange != CAT_EXCHANGE_REPLY)
         run->send_fd = readiness_fd(run->sock, MSOCK_OPT_SEND_FD);
     if (opts->proto->roles & CAT_ROLE_RECV)
         run->recv_fd = readiness_fd(run->sock, MSOCK_OPT_RECV_FD);
-    return STEP_OK;
+    if (opts->proto->exchange == CAT_EXCHANGE_SURVEY &&
+        msock_socket_get_ms(run->sock, MSOCK_OPT_SURVEY_TIME, &run->survey_ms) != 0)
+        run->survey_ms = DEFAULT_SURVEY_MS;
+    return CAT_STEP_OK;
 }
 
-static enum step start_listener(struct cat_run *run, const char *url)
+static enum cat_step start_listener(struct cat_run *run, const char *url)
 {
     msock_listener l;
     char bound[256];
@@ -175,101 +71,46 @@ static enum step start_listener(struct cat_run *run, const char *url)
     int rc;
 
     if ((rc = msock_listen(run->sock, url, &l, 0)) != 0) {
-        report("cannot listen on %s: %s", url, msock_strerror(rc));
-        return STEP_FAILED;
+        cat_report("cannot listen on %s: %s", url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
     }
     if (run->opts->verbose > 0) {
         /* The bound URL carries the real port when the given one was 0. */
         if (msock_listener_get_string(l, MSOCK_OPT_URL, bound, &len) != 0)
             snprintf(bound, sizeof(bound), "%s", url);
-        report("listening on %s", bound);
+        cat_report("listening on %s", bound);
     }
-    return STEP_OK;
+    return CAT_STEP_OK;
 }
 
-static enum step start_dialer(struct cat_run *run, const char *url)
+static enum cat_step start_dialer(struct cat_run *run, const char *url)
 {
     msock_dialer d;
     int rc = msock_dial(run->sock, url, &d, run->opts->async ? MSOCK_FLAG_NONBLOCK : 0);
 
     if (rc != 0) {
-        report("cannot dial %s: %s", url, msock_strerror(rc));
-        return STEP_FAILED;
+        cat_report("cannot dial %s: %s", url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
     }
     if (run->opts->verbose > 0)
-        report(run->opts->async ? "dialing %s" : "connected to %s", url);
-    return STEP_OK;
+        cat_report(run->opts->async ? "dialing %s" : "connected to %s", url);
+    return CAT_STEP_OK;
 }
 
 /* Listeners first, so that a socket may dial its own listener. */
-static enum step start_endpoints(struct cat_run *run)
+static enum cat_step start_endpoints(struct cat_run *run)
 {
     const struct cat_options *opts = run->opts;
 
     for (size_t i = 0; i < opts->endpoint_count; i++)
         if (opts->endpoints[i].kind == CAT_ENDPOINT_LISTEN &&
-            start_listener(run, opts->endpoints[i].url) != STEP_OK)
-            return STEP_FAILED;
+            start_listener(run, opts->endpoints[i].url) != CAT_STEP_OK)
+            return CAT_STEP_FAILED;
     for (size_t i = 0; i < opts->endpoint_count; i++)
         if (opts->endpoints[i].kind == CAT_ENDPOINT_DIAL &&
-            start_dialer(run, opts->endpoints[i].url) != STEP_OK)
-            return STEP_FAILED;
-    return STEP_OK;
-}
-
-/* Sends --data once, waiting at most --send-timeout for the socket to take it. */
-static enum step send_data(struct cat_run *run)
-{
-    const struct cat_options *opts = run->opts;
-    int64_t deadline = deadline_in(opts->send_timeout_ms);
-
-    for (;;) {
-        int rc = msock_send(run->sock, opts->data, opts->data_len, MSOCK_FLAG_NONBLOCK);
-
-        if (rc == 0) {
-            run->sent++;
-            if (opts->verbose > 1)
-                report("sent %zu bytes", opts->data_len);
-            return STEP_OK;
-        }
-        if (rc != MSOCK_EAGAIN) {
-            report("cannot send: %s", msock_strerror(rc));
-            return STEP_FAILED;
-        }
-        switch (wait_until(run->send_fd, true, deadline)) {
-        case WAIT_READY: break;
-        case WAIT_STOPPED: return STEP_DONE;
-        case WAIT_TIMEOUT:
-            report("cannot send: %s", msock_strerror(MSOCK_ETIMEDOUT));
-            return STEP_FAILED;
-        }
-    }
-}
-
-/* Takes one waiting message, if any, and prints it. Sets *got when there was one. */
-static enum step receive_ready(struct cat_run *run, bool *got)
-{
-    msock_msg *m;
-    int rc = msock_recvmsg(run->sock, &m, MSOCK_FLAG_NONBLOCK);
-
-    *got = false;
-    if (rc == MSOCK_EAGAIN)
-        return STEP_OK;
-    if (rc != 0) {
-        report("cannot receive: %s", msock_strerror(rc));
-        return STEP_FAILED;
-    }
-    *got = true;
-    run->received++;
-    if (run->opts->verbose > 1)
-        report("received %zu bytes", msock_msg_len(m));
-    rc = cat_format_write(stdout, run->opts->format, msock_msg_body(m), msock_msg_len(m));
-    msock_msg_free(m);
-    if (rc != 0) {
-        report("cannot write to standard output: %s", strerror(errno));
-        return STEP_FAILED;
-    }
-    return STEP_OK;
+            start_dialer(run, opts->endpoints[i].url) != CAT_STEP_OK)
+            return CAT_STEP_FAILED;
+    return CAT_STEP_OK;
 }
 
 static int64_t earliest(int64_t a, int64_t b)
@@ -277,99 +118,205 @@ static int64_t earliest(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* The schedule, as nngcat's: --data goes after --delay, then every --interval. --count counts
- * sends when the socket sends on an interval or only sends, and received messages otherwise.
- * A pair that sent its last message on an interval keeps printing for one more interval. */
-static enum step run_loop(struct cat_run *run)
+/* Every protocol but req and surveyor. The schedule, as nngcat's: --data goes after --delay,
+ * then every --interval. --count counts sends when the socket sends on an interval or only
+ * sends, and received messages otherwise (for rep and respondent: answered requests). A pair
+ * or bus that sent its last message on an interval keeps printing for one more interval. */
+static enum cat_step run_loop(struct cat_run *run)
 {
     const struct cat_options *opts = run->opts;
-    bool sends = opts->data_given;
+    bool sends = opts->data_given && opts->proto->exchange == CAT_EXCHANGE_STREAM;
     bool receives = (opts->proto->roles & CAT_ROLE_RECV) != 0;
     bool count_sends = sends && (!receives || opts->interval_ms > 0);
-    int64_t next_send = sends ? now_ms() + opts->delay_ms : NEVER;
-    int64_t finish_at = NEVER;
+    int64_t next_send = sends ? cat_now_ms() + opts->delay_ms : CAT_NEVER;
+    int64_t finish_at = CAT_NEVER;
     /* A receive timeout runs from the last send or message, or from the start. */
-    int64_t recv_deadline = receives && !sends ? deadline_in(opts->recv_timeout_ms) : NEVER;
+    int64_t recv_deadline = receives && !sends ? cat_deadline_in(opts->recv_timeout_ms) : CAT_NEVER;
 
     for (;;) {
-        int64_t now = now_ms();
-        enum step st;
+        int64_t now = cat_now_ms();
+        enum cat_step st;
         bool got;
 
-        if (stop_requested)
-            return STEP_DONE;
+        if (cat_stop_requested())
+            return CAT_STEP_DONE;
         if (next_send <= now) {
-            if ((st = send_data(run)) != STEP_OK)
+            if ((st = cat_send_data(run)) != CAT_STEP_OK)
                 return st;
-            now = now_ms();
-            next_send = opts->interval_ms > 0 ? next_send + opts->interval_ms : NEVER;
+            now = cat_now_ms();
+            next_send = opts->interval_ms > 0 ? next_send + opts->interval_ms : CAT_NEVER;
             if (next_send <= now)
                 next_send = now + opts->interval_ms; /* a slow send must not cause a burst */
             if (count_sends && opts->count > 0 && run->sent >= opts->count)
-                next_send = NEVER;
-            if (next_send == NEVER) {
+                next_send = CAT_NEVER;
+            if (next_send == CAT_NEVER) {
                 if (!receives)
-                    return STEP_DONE;
+                    return CAT_STEP_DONE;
                 if (count_sends)
                     finish_at = now + opts->interval_ms;
             }
             if (receives)
-                recv_deadline = deadline_in(opts->recv_timeout_ms);
+                recv_deadline = cat_deadline_in(opts->recv_timeout_ms);
             continue;
         }
         if (now >= finish_at)
-            return STEP_DONE;
+            return CAT_STEP_DONE;
         if (now >= recv_deadline) {
             if (opts->verbose > 0)
-                report("receive timed out");
-            return STEP_DONE;
+                cat_report("receive timed out");
+            return CAT_STEP_DONE;
         }
         if (receives) {
-            if ((st = receive_ready(run, &got)) != STEP_OK)
+            if ((st = cat_receive_ready(run, &got)) != CAT_STEP_OK)
                 return st;
             if (got) {
                 if (!count_sends && opts->count > 0 && run->received >= opts->count)
-                    return STEP_DONE;
-                recv_deadline = deadline_in(opts->recv_timeout_ms);
+                    return CAT_STEP_DONE;
+                recv_deadline = cat_deadline_in(opts->recv_timeout_ms);
                 continue;
             }
         }
         int64_t deadline = earliest(earliest(next_send, finish_at), recv_deadline);
-        if (wait_until(receives ? run->recv_fd : FD_NONE, receives, deadline) == WAIT_STOPPED)
-            return STEP_DONE;
+        int fd = receives ? run->recv_fd : CAT_FD_NONE;
+        if (cat_wait_until(fd, receives, deadline) == CAT_WAIT_STOPPED)
+            return CAT_STEP_DONE;
+    }
+}
+
+/* One round of req or surveyor: prints the answers to the request or survey sent at asked_at,
+ * until the reply (req), the end of the survey, --recv-timeout without an answer, or
+ * round_end, when the next round is due. */
+static enum cat_step collect_answers(struct cat_run *run, int64_t asked_at, int64_t round_end)
+{
+    const struct cat_options *opts = run->opts;
+    bool one_answer = opts->proto->exchange == CAT_EXCHANGE_REQUEST;
+    int64_t survey_end = one_answer ? CAT_NEVER : asked_at + run->survey_ms;
+    int64_t quiet_end = cat_deadline_in(opts->recv_timeout_ms);
+
+    for (;;) {
+        msock_msg *m;
+        int rc = msock_recvmsg(run->sock, &m, MSOCK_FLAG_NONBLOCK);
+        int fd = run->recv_fd;
+        int64_t now, wake;
+
+        if (rc == 0) {
+            enum cat_step st = cat_print_message(run, m);
+            msock_msg_free(m);
+            if (st != CAT_STEP_OK || one_answer)
+                return st;
+            quiet_end = cat_deadline_in(opts->recv_timeout_ms);
+            continue;
+        }
+        /* The survey is over, or nothing is outstanding any more: the round is complete. */
+        if (rc == MSOCK_ETIMEDOUT || rc == MSOCK_ESTATE)
+            return CAT_STEP_OK;
+        if (rc != MSOCK_EAGAIN) {
+            cat_report("cannot receive: %s", msock_strerror(rc));
+            return CAT_STEP_FAILED;
+        }
+        now = cat_now_ms();
+        if (now >= quiet_end && opts->verbose > 0)
+            cat_report("receive timed out");
+        if (now >= round_end || now >= quiet_end)
+            return CAT_STEP_OK;
+        wake = earliest(round_end, quiet_end);
+        /* The library ends a survey on its own timer; the fd need not say so, so we wake at
+         * the deadline and then retry until it does, for a bounded while. */
+        if (now < survey_end)
+            wake = earliest(wake, survey_end);
+        else if (now < survey_end + SURVEY_GRACE_MS)
+            fd = -1;
+        else
+            return CAT_STEP_OK;
+        if (cat_wait_until(fd, true, wake) == CAT_WAIT_STOPPED)
+            return CAT_STEP_DONE;
+    }
+}
+
+/* Req and surveyor, as nngcat drives them: ask with --data after --delay, print the answers,
+ * and ask again every --interval. --count counts rounds; with neither --count nor --interval
+ * there is one round. */
+static enum cat_step run_rounds(struct cat_run *run)
+{
+    const struct cat_options *opts = run->opts;
+    int64_t next_ask = cat_now_ms() + opts->delay_ms;
+
+    for (;;) {
+        int64_t asked_at, round_end;
+        enum cat_step st;
+
+        if (cat_wait_until(CAT_FD_NONE, false, next_ask) == CAT_WAIT_STOPPED)
+            return CAT_STEP_DONE;
+        asked_at = cat_now_ms();
+        if ((st = cat_send_data(run)) != CAT_STEP_OK)
+            return st;
+        round_end = opts->interval_ms > 0 ? asked_at + opts->interval_ms : CAT_NEVER;
+        if ((st = collect_answers(run, asked_at, round_end)) != CAT_STEP_OK)
+            return st;
+        if (opts->count > 0 ? run->sent >= opts->count : opts->interval_ms == 0)
+            return CAT_STEP_DONE;
+        next_ask = round_end == CAT_NEVER ? cat_now_ms() : round_end;
+    }
+}
+
+/* --stats: every statistic of the socket, one "msockcat: NAME VALUE" line each. */
+static void print_stats(const struct cat_run *run)
+{
+    for (int stat = 0; stat < MSOCK_STAT_COUNT; stat++) {
+        const char *name = msock_stat_name(stat);
+        uint64_t value;
+        int rc;
+
+        if (name == NULL)
+            continue;
+        if ((rc = msock_stat_get(run->sock, stat, &value)) != 0)
+            cat_report("cannot read statistic %s: %s", name, msock_strerror(rc));
+        else
+            cat_report("%s %" PRIu64, name, value);
     }
 }
 
 static int run_cat(const struct cat_options *opts)
 {
     struct cat_run run = {.opts = opts, .send_fd = -1, .recv_fd = -1};
-    enum step st;
+    enum cat_step st;
 
-    if (install_signals() != 0) {
-        report("cannot set up signal handling: %s", strerror(errno));
+    if (cat_install_signals() != 0) {
+        cat_report("cannot set up signal handling: %s", strerror(errno));
         return EXIT_FAILURE;
     }
     st = open_socket(&run);
-    if (st == STEP_OK)
+    if (st == CAT_STEP_OK)
         st = start_endpoints(&run);
-    if (st == STEP_OK)
-        st = run_loop(&run);
-    if (run.sock_open)
+    if (st == CAT_STEP_OK)
+        st = cat_proto_asks(opts->proto) ? run_rounds(&run) : run_loop(&run);
+    if (run.sock_open) {
+        /* Read before closing: a closed socket has no statistics to give. */
+        if (opts->stats)
+            print_stats(&run);
         msock_close(run.sock); /* lingers so that queued messages still go out */
+    }
     msock_fini();
-    return st == STEP_FAILED ? EXIT_FAILURE : EXIT_SUCCESS;
+    return st == CAT_STEP_FAILED ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* The --help text; the same flags as nngcat and nanocat, and only the protocols we have. */
+/* The --help text; the same flags as nngcat and nanocat. */
 static void print_usage(FILE *out)
 {
     fputs("Usage: msockcat PROTOCOL ADDRESS... [FORMAT] [OPTION...] [DATA]\n"
           "Sends and receives Scalability Protocols messages; takes the flags of nngcat and\n"
           "nanocat. Long options may be shortened to any unique prefix.\n"
           "\n"
-          "PROTOCOL (one):\n"
-          "  --push, --pull             pipeline\n"
-          "  --pair0, --pair            pair, version 0\n"
+          "PROTOCOL (one; each also with a 0 at the end, as in --req0):\n"
+          "  --push, --pull             pipeline: push sends DATA, pull prints\n"
+          "  --pub, --sub               publish DATA; subscribe and print\n"
+          "  --req                      send DATA as a request, print the reply\n"
+          "  --rep                      print each request, answer it with DATA\n"
+          "  --surveyor                 send DATA as a survey, print the responses\n"
+          "  --respondent               print each survey, answer it with DATA\n"
+          "  --bus                      send DATA to every peer, print what comes\n"
+          "  --pair0, --pair            pair, version 0: send DATA, print what comes\n"
+          "  --pair1                    pair, version 1 (nng)\n"
           "\n"
           "ADDRESS (one or more):\n"
           "  --listen URL, --bind URL   listen on URL (tcp://HOST:PORT, ipc://PATH)\n"
@@ -388,7 +335,9 @@ static void print_usage(FILE *out)
           "  -F, --file FILE            send the contents of FILE (- reads standard input)\n"
           "\n"
           "OPTION:\n"
-          "  -C, --count N              stop after N messages\n"
+          "  --subscribe TOPIC          sub: receive messages starting with TOPIC (repeatable;\n"
+          "                             without it, every message)\n"
+          "  -C, --count N              stop after N messages (req, surveyor: N rounds)\n"
           "  -d, --delay SEC            wait SEC seconds before the first send\n"
           "  -i, --interval SEC         send again every SEC seconds\n"
           "  --recv-timeout SEC         stop when no message came for SEC seconds\n"
@@ -396,6 +345,7 @@ static void print_usage(FILE *out)
           "  -Z, --recv-maxsz BYTES     drop peers sending larger messages (0: no limit)\n"
           "  --async, --compat          dial in the background and keep redialling\n"
           "  --socket-name NAME         name the socket\n"
+          "  --stats                    print the socket's statistics on standard error at exit\n"
           "  -v, --verbose              report what happens on standard error (repeatable)\n"
           "  -q, --silent               report nothing but errors\n"
           "  -h, --help                 show this help\n"

@@ -511,7 +511,7 @@ static void test_help_and_version(void **state)
 
 /* Each line: arguments that must fail, and a word the error must contain. */
 static const struct {
-    const char *args[6];
+    const char *args[8];
     const char *reason;
 } bad_lines[] = {
     {{"--pull", "--bogus"}, "unknown option"},
@@ -536,9 +536,9 @@ static void test_bad_command_lines(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
-        const char *argv[8] = {tool_paths[MSOCKCAT]};
+        const char *argv[10] = {tool_paths[MSOCKCAT]};
         tu_child *c;
-        for (int a = 0; a < 6 && bad_lines[i].args[a] != NULL; a++)
+        for (int a = 0; a < 8 && bad_lines[i].args[a] != NULL; a++)
             argv[a + 1] = bad_lines[i].args[a];
         int status = run_to_end(argv, &c);
         if (status != 1 || strstr(c->err, bad_lines[i].reason) == NULL)
