@@ -162,12 +162,13 @@ void ms_pipe_gone(ms_pipe *p, int reason)
     ms_socket_update_fds(s);
     pthread_mutex_unlock(&s->mtx);
     ms_socket_stat_add(s, MSOCK_STAT_PIPES_REMOVED, 1);
+    /* The handle is dead before REM_POST announces it: calls on it give MSOCK_ECLOSED. */
+    pthread_mutex_lock(&pipes_mtx);
+    ms_idmap_remove(&pipes, p->id);
+    pthread_mutex_unlock(&pipes_mtx);
     pipe_event(s, p, MSOCK_PIPE_EV_REM_POST);
     ms_endpoint_pipe_lost(p->ep);
     /* Unlinked last: a closing socket waits for this, so REM_POST has run by then. */
-    pthread_mutex_lock(&pipes_mtx);
-    ms_idmap_remove(&pipes, p->id); /* the handle is dead from here on */
-    pthread_mutex_unlock(&pipes_mtx);
     pthread_mutex_lock(&s->mtx);
     pipe_unlink(s, p);
     pthread_mutex_unlock(&s->mtx);

@@ -22,13 +22,20 @@ static void receiver_pause(ms_socket *s, ms_pipe *p)
     }
 }
 
-/* Counts n arrivals of `bytes` wire bytes on the socket and the pipe. */
+/* Adds to a counter that only holders of the socket lock write: no locked instruction. */
+static inline void receiver_bump(atomic_uint_fast64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* Under s->mtx: counts n arrivals of `bytes` wire bytes on the socket and the pipe. */
 static void receiver_count(ms_socket *s, ms_pipe *p, uint64_t n, uint64_t bytes)
 {
-    ms_socket_stat_add(s, MSOCK_STAT_MSGS_RECV, n);
-    ms_socket_stat_add(s, MSOCK_STAT_BYTES_RECV, bytes);
-    ms_pipe_stat_add(p, MSOCK_STAT_MSGS_RECV, n);
-    ms_pipe_stat_add(p, MSOCK_STAT_BYTES_RECV, bytes);
+    receiver_bump(&s->stats[MSOCK_STAT_MSGS_RECV], n);
+    receiver_bump(&s->stats[MSOCK_STAT_BYTES_RECV], bytes);
+    receiver_bump(&p->stats[MSOCK_STAT_MSGS_RECV], n);
+    receiver_bump(&p->stats[MSOCK_STAT_BYTES_RECV], bytes);
 }
 
 int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
@@ -53,8 +60,6 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
     }
     bool splice = force && proto->recv_hook == NULL;
     uint64_t splice_n = n, splice_bytes = bytes, queued = 0;
-    if (splice)
-        receiver_count(s, p, n, bytes); /* counted before a receiver can see them */
     n = bytes = 0;
     pthread_mutex_lock(&s->mtx);
     if (s->closed) {
@@ -63,6 +68,7 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
     }
     bool was_empty = ms_msgq_empty(&s->recvq);
     if (splice) {
+        receiver_count(s, p, splice_n, splice_bytes); /* before a receiver can see them */
         ms_msgq_splice(&s->recvq, *head, tail, splice_n, splice_bytes);
         queued = splice_n;
         *head = NULL;
