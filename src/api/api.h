@@ -20,4 +20,8 @@ static inline ms_endpoint *ms_api_listener(msock_listener l)
     return l.id ? ms_endpoint_find(l.id, MS_LISTENER) : NULL;
 }
 
+/* msock_recv's contract for a received message: copies at most *len bytes of its body into
+ * buf, sets *len to the body's full length and frees the message. */
+void ms_api_copy_out(msock_msg *m, void *buf, size_t *len);
+
 #endif

@@ -171,14 +171,18 @@ int msock_recv(msock_socket s, void *buf, size_t *len, int flags)
         return MSOCK_EINVAL;
     msock_msg *m;
     int rv = msock_recvmsg(s, &m, flags);
-    if (rv != 0)
-        return rv;
+    if (rv == 0)
+        ms_api_copy_out(m, buf, len);
+    return rv;
+}
+
+void ms_api_copy_out(msock_msg *m, void *buf, size_t *len)
+{
     size_t n = MS_MIN(*len, m->len);
     if (n)
         memcpy(buf, m->body, n);
     *len = m->len;
     ms_msg_free(m);
-    return 0;
 }
 
 uint32_t msock_pipe_id(msock_pipe p)

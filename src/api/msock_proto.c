@@ -107,14 +107,9 @@ int msock_ctx_recv(msock_ctx c, void *buf, size_t *len, int flags)
         return MSOCK_EINVAL;
     msock_msg *m;
     int rv = msock_ctx_recvmsg(c, &m, flags);
-    if (rv != 0)
-        return rv;
-    size_t n = MS_MIN(*len, m->len);
-    if (n)
-        memcpy(buf, m->body, n);
-    *len = m->len;
-    ms_msg_free(m);
-    return 0;
+    if (rv == 0)
+        ms_api_copy_out(m, buf, len);
+    return rv;
 }
 
 /* The ms option of a context: where it is kept, or NULL when the context has no such one. */

@@ -1,4 +1,5 @@
 /* clock.c: monotonic clock, deadlines and a cheap random source for jitter. */
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include "core/clock.h"
@@ -29,6 +30,23 @@ int64_t ms_spin_ns(void)
         atomic_store_explicit(&spin, v, memory_order_relaxed);
     }
     return v;
+}
+
+bool ms_spin_until(bool (*ready)(const void *arg), const void *arg, const atomic_bool *stop)
+{
+    int64_t spin = ms_spin_ns();
+    if (spin == 0)
+        return ready(arg);
+    int64_t until = ms_clock_ns() + spin;
+    for (unsigned i = 1; !ready(arg); i++) {
+        if ((i & 63) == 0 && (ms_clock_ns() > until || atomic_load(stop)))
+            return false;
+        if ((i & 15) == 0)
+            sched_yield();
+        else
+            ms_cpu_relax();
+    }
+    return true;
 }
 
 int64_t ms_deadline_after(int64_t timeout_ms)

@@ -21,6 +21,11 @@ static inline void ms_cpu_relax(void)
     __builtin_ia32_pause();
 #endif
 }
+/* Polls ready(arg) for up to ms_spin_ns() without sleeping, yielding now and then (on a small
+ * machine the thread that brings what we wait for may need this very core); gives up early
+ * when *stop turns true. Returns ready(arg)'s last answer. Waking a sleeping thread on another
+ * core costs more than a whole exchange when the peer answers quickly. */
+bool ms_spin_until(bool (*ready)(const void *arg), const void *arg, const atomic_bool *stop);
 /* Absolute deadline for a timeout in ms (-1 or any negative: MS_NEVER). */
 int64_t ms_deadline_after(int64_t timeout_ms);
 /* A CLOCK_MONOTONIC timespec for pthread_cond_timedwait on condvars made by ms_cond_init. */

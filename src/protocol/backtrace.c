@@ -21,3 +21,11 @@ int ms_backtrace_take(msock_msg *m, size_t max_words)
     m->len -= words * 4;
     return MS_BT_OK;
 }
+
+int ms_backtrace_raw_reply_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
+{
+    if (ms_backtrace_take(m, MS_BT_WORDS_MAX) == MS_BT_OK)
+        return MS_RX_KEEP;
+    ms_protocol_count(s, p, MSOCK_STAT_DROPS_MALFORMED);
+    return MS_RX_CLOSE;
+}

@@ -17,6 +17,10 @@ enum ms_bt_result {
  * the words already in the header too. Returns an ms_bt_result. */
 int ms_backtrace_take(msock_msg *m, size_t max_words);
 
+/* The receive hook of raw REQ and raw SURVEYOR: a reply's backtrace goes into its header; a
+ * reply without a request id closes its pipe. */
+int ms_backtrace_raw_reply_hook(ms_socket *s, ms_pipe *p, msock_msg *m);
+
 /* Most words any header holds: a 255-hop backtrace plus a device's pipe word. */
 #define MS_BT_WORDS_MAX 257
 

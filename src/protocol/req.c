@@ -3,8 +3,6 @@
  * kept and sent again after the resend time, or at once when the pipe carrying it closes.
  * Resends run on a reactor thread. Raw mode sends what it is given and takes each reply's
  * backtrace into the header. */
-#include <sched.h>
-
 #include "core/clock.h"
 #include "core/msg.h"
 #include "core/reactor.h"
@@ -299,21 +297,10 @@ static int req_ctx_send(ms_ctx *c, msock_msg *m, int64_t deadline, bool nonblock
     return rv;
 }
 
-/* Waits briefly without sleeping for a reply that is about to arrive (see receiver.c). */
-static void req_spin(ms_ctx *c, req_ctx *rc)
+static bool req_has_reply(const void *ctx_data)
 {
-    int64_t spin = ms_spin_ns();
-    if (spin == 0)
-        return;
-    int64_t until = ms_clock_ns() + spin;
-    for (unsigned i = 1; !atomic_load_explicit(&rc->has_reply, memory_order_acquire); i++) {
-        if ((i & 63) == 0 && (ms_clock_ns() > until || atomic_load(&c->closed)))
-            return;
-        if ((i & 15) == 0)
-            sched_yield();
-        else
-            ms_cpu_relax();
-    }
+    const req_ctx *rc = ctx_data;
+    return atomic_load_explicit(&rc->has_reply, memory_order_acquire);
 }
 
 static int req_ctx_recv(ms_ctx *c, msock_msg **out, int64_t deadline, bool nonblock)
@@ -321,8 +308,8 @@ static int req_ctx_recv(ms_ctx *c, msock_msg **out, int64_t deadline, bool nonbl
     ms_socket *s = c->sock;
     req_state *st = ms_socket_proto(s);
     req_ctx *rc = ms_ctx_data(c);
-    if (!nonblock && !atomic_load_explicit(&rc->has_reply, memory_order_acquire))
-        req_spin(c, rc);
+    if (!nonblock)
+        ms_spin_until(req_has_reply, rc, &c->closed);
     pthread_mutex_lock(&s->mtx);
     int rv = 0;
     while (rc->reply == NULL) {
@@ -355,14 +342,6 @@ static bool req_ctx_readable(ms_ctx *c)
     return ((req_ctx *)ms_ctx_data(c))->reply != NULL;
 }
 
-static int req_raw_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
-{
-    if (ms_backtrace_take(m, MS_BT_WORDS_MAX) == MS_BT_OK)
-        return MS_RX_KEEP;
-    ms_protocol_count(s, p, MSOCK_STAT_DROPS_MALFORMED);
-    return MS_RX_CLOSE;
-}
-
 const ms_protocol ms_protocol_req = {
     .self = MSOCK_PROTO_REQ, .peer = MSOCK_PROTO_REP, .name = "req", .peer_name = "rep",
     .send_policy = MS_SEND_ONE, .recv_policy = MS_RECV_ALL,
@@ -376,7 +355,7 @@ const ms_protocol ms_protocol_req = {
 const ms_protocol ms_protocol_req_raw = {
     .self = MSOCK_PROTO_REQ, .peer = MSOCK_PROTO_REP, .name = "req", .peer_name = "rep",
     .raw = true, .send_policy = MS_SEND_ONE, .recv_policy = MS_RECV_ALL,
-    .options = MS_POPT_MAXTTL, .recv_hook = req_raw_recv_hook,
+    .options = MS_POPT_MAXTTL, .recv_hook = ms_backtrace_raw_reply_hook,
 };
 
 int msock_req_open(msock_socket *s)

@@ -179,14 +179,6 @@ static bool surveyor_ctx_readable(ms_ctx *c)
     return ((survey_ctx *)ms_ctx_data(c))->head != NULL;
 }
 
-static int surveyor_raw_recv_hook(ms_socket *s, ms_pipe *p, msock_msg *m)
-{
-    if (ms_backtrace_take(m, MS_BT_WORDS_MAX) == MS_BT_OK)
-        return MS_RX_KEEP;
-    ms_protocol_count(s, p, MSOCK_STAT_DROPS_MALFORMED);
-    return MS_RX_CLOSE;
-}
-
 const ms_protocol ms_protocol_surveyor = {
     .self = MSOCK_PROTO_SURVEYOR, .peer = MSOCK_PROTO_RESPONDENT, .name = "surveyor",
     .peer_name = "respondent", .send_policy = MS_SEND_ALL, .recv_policy = MS_RECV_ALL,
@@ -201,7 +193,7 @@ const ms_protocol ms_protocol_surveyor_raw = {
     .self = MSOCK_PROTO_SURVEYOR, .peer = MSOCK_PROTO_RESPONDENT, .name = "surveyor",
     .peer_name = "respondent", .raw = true, .send_policy = MS_SEND_ALL,
     .recv_policy = MS_RECV_ALL, .options = MS_POPT_MAXTTL,
-    .recv_hook = surveyor_raw_recv_hook,
+    .recv_hook = ms_backtrace_raw_reply_hook,
 };
 
 int msock_surveyor_open(msock_socket *s)

@@ -138,24 +138,10 @@ void ms_receiver_remove(ms_socket *s, ms_pipe *p)
     p->rx_next = NULL;
 }
 
-/* Waits briefly without sleeping for a message that is about to arrive: waking a sleeping
- * thread on another core costs more than the whole exchange when a peer answers quickly. */
-static void receiver_spin(ms_socket *s)
+static bool receiver_has_messages(const void *socket)
 {
-    int64_t spin = ms_spin_ns();
-    if (spin == 0)
-        return;
-    int64_t until = ms_clock_ns() + spin;
-    for (unsigned i = 1; atomic_load_explicit(&s->recv_ready, memory_order_acquire) == 0; i++) {
-        if ((i & 63) == 0 && (ms_clock_ns() > until || atomic_load(&s->closing_flag)))
-            return;
-        /* Yield now and then: on a small machine the reactor that brings the message may be
-         * waiting for this very core. */
-        if ((i & 15) == 0)
-            sched_yield();
-        else
-            ms_cpu_relax();
-    }
+    const ms_socket *s = socket;
+    return atomic_load_explicit(&s->recv_ready, memory_order_acquire) != 0;
 }
 
 /* Paused pipes picked for resuming: held, and copied out of the list so that neither they
@@ -291,7 +277,7 @@ int ms_receiver_recv(ms_socket *s, msock_msg **out, int64_t deadline, bool nonbl
     }
     if (!nonblock && atomic_load_explicit(&s->recv_ready, memory_order_relaxed) == 0) {
         if (ms_receiver_last_send == s->id)
-            receiver_spin(s);
+            ms_spin_until(receiver_has_messages, s, &s->closing_flag);
         else
             /* A consumer about to sleep lets a producer on the same core run first: then it
              * wakes to a batch, not to every single message. */
