@@ -2,6 +2,7 @@
  * transports make (deliver, send ready, gone), lookup by id and reference counting. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/clock.h"
 #include "core/idmap.h"
@@ -60,9 +61,10 @@ int ms_pipe_attach(ms_endpoint *ep, const ms_pipe_ops *ops, void *tp, uint16_t p
                  peer_proto, s->proto->peer);
         return MSOCK_EPEERPROTO;
     }
-    ms_pipe *p = calloc(1, sizeof *p);
+    ms_pipe *p = aligned_alloc(_Alignof(ms_pipe), sizeof *p);
     if (!p)
         return MSOCK_ENOMEM;
+    memset(p, 0, sizeof *p);
     atomic_init(&p->refs, 2); /* the socket's list and the transport */
     p->sock = s;
     p->ep = ep;

@@ -28,7 +28,9 @@ struct ms_pipe {
     bool rx_blocked;                /* receiver: waits for room in the socket queue */
     ms_pipe *rx_next;               /* receiver: list of blocked pipes */
 
-    atomic_uint_fast64_t stats[MSOCK_STAT_COUNT]; /* msock_pipe_stat_get */
+    /* msock_pipe_stat_get. A line of its own: the sending thread counts here on every send,
+     * while the peer's thread writes the sender fields above when it makes room. */
+    _Alignas(64) atomic_uint_fast64_t stats[MSOCK_STAT_COUNT];
 };
 
 static inline void ms_pipe_stat_add(ms_pipe *p, int stat, uint64_t n)
