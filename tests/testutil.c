@@ -1,14 +1,16 @@
 /* testutil.c: the shared test helpers declared in testutil.h (clock, pipe-event waiter, any-address
- * listeners, temporary directory, child processes, seeded payloads). */
+ * listeners, plain sockets, temporary directory, seeded payloads); testutil_proc.c has the rest. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -349,6 +352,78 @@ int tu_url_port(const char *url)
     return (int)port;
 }
 
+/* ---- plain stream sockets ---- */
+
+int tu_connect_url(const char *url)
+{
+    int fd;
+    if (strncmp(url, "ipc://", 6) == 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        const char *path = url + 6;
+        assert_true(strlen(path) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+            fail_msg("connect to %s: %s", url, strerror(errno));
+    } else {
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int port = tu_url_port(url);
+        assert_true(port > 0);
+        sa.sin_port = htons((uint16_t)port);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+            fail_msg("connect to %s: %s", url, strerror(errno));
+    }
+    return fd;
+}
+
+bool tu_send_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *at = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, at, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = 0;
+            return false;
+        }
+        at += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+size_t tu_read_until(int fd, void *buf, size_t len, int64_t deadline, bool *closed)
+{
+    uint8_t *at = buf;
+    size_t got = 0;
+    if (closed != NULL)
+        *closed = false;
+    while (got < len) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, (int)tu_ms_left(deadline));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        ssize_t r = read(fd, at + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (closed != NULL)
+                *closed = true; /* end of stream or a reset */
+            break;
+        }
+        got += (size_t)r;
+    }
+    return got;
+}
+
 /* ---- temporary directory ---- */
 
 static char tu_tmpdir_path[128];
@@ -393,6 +468,14 @@ void tu_tmp_path(char *buf, size_t len, const char *stem)
     unsigned n = atomic_fetch_add(&tu_path_counter, 1);
     int written = snprintf(buf, len, "%s/%s%u", tu_tmpdir(), stem, n);
     assert_true(written > 0 && (size_t)written < len);
+}
+
+void tu_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
 }
 
 /* ---- payloads ---- */
@@ -476,268 +559,4 @@ msock_msg *tu_msg_new(size_t len, uint32_t seed)
     assert_int_equal(msock_msg_len(m), len);
     tu_fill(msock_msg_body(m), len, seed);
     return m;
-}
-
-/* ---- child processes ---- */
-
-#define TU_MAX_CHILDREN 16
-static pid_t tu_live_children[TU_MAX_CHILDREN];
-static pthread_mutex_t tu_children_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t tu_children_once = PTHREAD_ONCE_INIT;
-
-static void tu_children_kill_all(void)
-{
-    pthread_mutex_lock(&tu_children_mutex);
-    for (int i = 0; i < TU_MAX_CHILDREN; i++) {
-        if (tu_live_children[i] > 0) {
-            kill(tu_live_children[i], SIGKILL);
-            waitpid(tu_live_children[i], NULL, 0);
-            tu_live_children[i] = 0;
-        }
-    }
-    pthread_mutex_unlock(&tu_children_mutex);
-}
-
-static void tu_children_register_exit(void)
-{
-    atexit(tu_children_kill_all);
-}
-
-static void tu_children_track(pid_t pid, bool live)
-{
-    pthread_mutex_lock(&tu_children_mutex);
-    for (int i = 0; i < TU_MAX_CHILDREN; i++) {
-        if (live && tu_live_children[i] == 0) {
-            tu_live_children[i] = pid;
-            break;
-        }
-        if (!live && tu_live_children[i] == pid) {
-            tu_live_children[i] = 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&tu_children_mutex);
-}
-
-bool tu_executable(const char *path)
-{
-    return path != NULL && access(path, X_OK) == 0;
-}
-
-int tu_child_start(tu_child *c, const char *const argv[])
-{
-    int out_pipe[2], err_pipe[2];
-    memset(c, 0, sizeof(*c));
-    c->out_fd = c->err_fd = -1;
-    pthread_once(&tu_children_once, tu_children_register_exit);
-    if (pipe2(out_pipe, O_CLOEXEC) != 0)
-        return -errno;
-    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-        int err = errno;
-        close(out_pipe[0]);
-        close(out_pipe[1]);
-        return -err;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(out_pipe[0]);
-        close(out_pipe[1]);
-        close(err_pipe[0]);
-        close(err_pipe[1]);
-        return -err;
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec: the parent has threads. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDIN_FILENO);
-        dup2(out_pipe[1], STDOUT_FILENO);
-        dup2(err_pipe[1], STDERR_FILENO);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    c->pid = pid;
-    c->out_fd = out_pipe[0];
-    c->err_fd = err_pipe[0];
-    tu_children_track(pid, true);
-    return 0;
-}
-
-/* Reads what one fd has; closes it at its end. */
-static void tu_child_drain(tu_child *c, int *fd, bool is_out)
-{
-    char chunk[4096];
-    ssize_t n = read(*fd, chunk, sizeof(chunk));
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return;
-    if (n <= 0) {
-        close(*fd);
-        *fd = -1;
-        return;
-    }
-    if (is_out) {
-        if (c->out_len + (size_t)n > c->out_cap) {
-            size_t cap = c->out_cap ? c->out_cap * 2 : 8192;
-            while (cap < c->out_len + (size_t)n)
-                cap *= 2;
-            char *grown = realloc(c->out, cap);
-            assert_non_null(grown);
-            c->out = grown;
-            c->out_cap = cap;
-        }
-        memcpy(c->out + c->out_len, chunk, (size_t)n);
-        c->out_len += (size_t)n;
-    } else {
-        size_t room = sizeof(c->err) - 1 - c->err_len;
-        size_t take = (size_t)n < room ? (size_t)n : room;
-        memcpy(c->err + c->err_len, chunk, take);
-        c->err_len += take;
-        c->err[c->err_len] = '\0';
-    }
-}
-
-size_t tu_child_read(tu_child *c, size_t want, int64_t timeout_ms)
-{
-    int64_t deadline = tu_deadline_in(timeout_ms);
-    while (c->out_fd >= 0 && c->out_len < want) {
-        struct pollfd fds[2] = {{.fd = c->out_fd, .events = POLLIN},
-                                {.fd = c->err_fd, .events = POLLIN}};
-        int64_t left = tu_ms_left(deadline);
-        int n = poll(fds, c->err_fd >= 0 ? 2 : 1, (int)left);
-        if (n < 0 && errno != EINTR)
-            break;
-        if (n > 0 && fds[0].revents)
-            tu_child_drain(c, &c->out_fd, true);
-        if (n > 0 && c->err_fd >= 0 && fds[1].revents)
-            tu_child_drain(c, &c->err_fd, false);
-        if (left == 0)
-            break;
-    }
-    return c->out_len;
-}
-
-static void tu_child_reaped(tu_child *c, int status)
-{
-    c->exited = true;
-    c->status = status;
-    tu_children_track(c->pid, false);
-}
-
-bool tu_child_wait_exit(tu_child *c, int64_t timeout_ms)
-{
-    int64_t deadline = tu_deadline_in(timeout_ms);
-    while (!c->exited) {
-        int status = 0;
-        pid_t got = waitpid(c->pid, &status, WNOHANG);
-        if (got == c->pid) {
-            tu_child_reaped(c, status);
-            break;
-        }
-        if (tu_deadline_passed(deadline))
-            return false;
-        /* Keep its pipes drained so that a chatty child cannot block on a full pipe. */
-        if (c->out_fd >= 0)
-            tu_child_read(c, SIZE_MAX, 20);
-        else
-            tu_sleep_ms(10);
-    }
-    return true;
-}
-
-void tu_child_stop(tu_child *c)
-{
-    if (c->pid <= 0)
-        return;
-    if (!c->exited) {
-        int status = 0;
-        kill(c->pid, SIGKILL);
-        if (waitpid(c->pid, &status, 0) == c->pid)
-            tu_child_reaped(c, status);
-    }
-    /* The write ends are closed now, so both pipes reach their end promptly. */
-    while (c->out_fd >= 0 || c->err_fd >= 0) {
-        if (c->out_fd >= 0)
-            tu_child_drain(c, &c->out_fd, true);
-        if (c->err_fd >= 0)
-            tu_child_drain(c, &c->err_fd, false);
-    }
-}
-
-void tu_child_release(tu_child *c)
-{
-    if (c->out_fd >= 0)
-        close(c->out_fd);
-    if (c->err_fd >= 0)
-        close(c->err_fd);
-    free(c->out);
-    c->out = NULL;
-    c->out_fd = c->err_fd = -1;
-    c->out_len = c->out_cap = 0;
-}
-
-/* ---- helpers for tests that run nngcat and nanocat ---- */
-
-int tu_free_tcp_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-bool tu_url_listening(const char *url)
-{
-    bool ipc = strncmp(url, "ipc://", 6) == 0;
-    int want_port = ipc ? -1 : tu_url_port(url);
-    FILE *f = fopen(ipc ? "/proc/net/unix" : "/proc/net/tcp", "r");
-    char line[512];
-    bool found = false;
-
-    assert_non_null(f);
-    while (!found && fgets(line, sizeof(line), f) != NULL) {
-        unsigned flags, port, state;
-        char path[256];
-        if (ipc) {
-            /* Num RefCount Protocol Flags Type St Inode Path; flag 0x10000 is __SO_ACCEPTCON */
-            found = sscanf(line, "%*s %*x %*x %x %*x %*x %*u %255s", &flags, path) == 2 &&
-                    (flags & 0x10000) != 0 && strcmp(path, url + 6) == 0;
-        } else {
-            /* sl local_address rem_address st ...; state 0A is TCP_LISTEN */
-            found = sscanf(line, " %*u: %*x:%x %*x:%*x %x", &port, &state) == 2 &&
-                    (int)port == want_port && state == 0x0a;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-static size_t tu_count_newlines(const tu_child *c)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < c->out_len; i++)
-        n += c->out[i] == '\n';
-    return n;
-}
-
-size_t tu_child_read_lines(tu_child *c, size_t lines, int64_t timeout_ms)
-{
-    int64_t deadline = tu_deadline_in(timeout_ms);
-    size_t held = tu_count_newlines(c);
-    while (held < lines && c->out_fd >= 0 && !tu_deadline_passed(deadline)) {
-        /* One more byte than held: returns as soon as anything new arrives. */
-        tu_child_read(c, c->out_len + 1, tu_ms_left(deadline));
-        held = tu_count_newlines(c);
-    }
-    return held;
 }

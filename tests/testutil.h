@@ -1,5 +1,6 @@
 /* testutil.h: helpers shared by the libmsock API tests: deadlines, pipe-event waiters, listeners
- * on a transport's "any" address, a temporary directory, child processes and checkable payloads. */
+ * on a transport's "any" address, plain sockets, a temporary directory, child processes,
+ * checkable payloads, and msockcat, nngcat and nanocat as children. */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
@@ -87,10 +88,23 @@ void tu_listener_url(msock_listener l, char *url, size_t len);
 /* The port of a tcp URL, or -1. */
 int tu_url_port(const char *url);
 
+/* Plain stream sockets, for a test that plays a hand-made peer of the library. */
+/* Connects a stream socket to a tcp://127.0.0.1:PORT or ipc://PATH URL; fails the test if it
+ * cannot. */
+int tu_connect_url(const char *url);
+/* Writes all of buf to the socket (no SIGPIPE). False, with errno set (0 when the socket took
+ * nothing without an error), when it stops short: the peer may have closed. */
+bool tu_send_all(int fd, const void *buf, size_t len);
+/* Reads len bytes unless the deadline passes or the peer closes (end of stream or an error:
+ * then *closed is set, if closed is not NULL); returns the bytes read. */
+size_t tu_read_until(int fd, void *buf, size_t len, int64_t deadline, bool *closed);
+
 /* One temporary directory per test program, made by mkdtemp and removed with its contents at
  * exit; tu_tmp_path names a new unused path in it. */
 const char *tu_tmpdir(void);
 void tu_tmp_path(char *buf, size_t len, const char *stem);
+/* Writes len bytes of data to a new file at path; asserts. */
+void tu_write_file(const char *path, const void *data, size_t len);
 
 /* Payloads: len bytes derived from a 32-bit seed; when len >= 4 the first four bytes are the
  * seed itself (big-endian) so a receiver can tell which message it holds. */
@@ -131,8 +145,61 @@ void tu_child_stop(tu_child *c);
 void tu_child_release(tu_child *c);
 /* True when path names an executable file. */
 bool tu_executable(const char *path);
+/* Waits until the child's stderr holds needle; false if the child's output ended first or the
+ * deadline passed (then the child is stopped). */
+bool tu_child_wait_stderr(tu_child *c, const char *needle, int64_t timeout_ms);
+/* True when the child exited by itself with status 0. */
+bool tu_child_exited_ok(const tu_child *c);
+/* Waits for the child to finish by itself and fails the test, naming who and quoting its
+ * stderr, unless it exited with status 0. Collects the rest of its output. */
+void tu_child_expect_exit_ok(tu_child *c, const char *who);
 
-/* ---- helpers for tests that run nngcat and nanocat ---- */
+/* ---- helpers for tests that run msockcat, nngcat and nanocat ---- */
+
+typedef enum tu_tool { TU_MSOCKCAT, TU_NNGCAT, TU_NANOCAT, TU_TOOL_COUNT } tu_tool;
+/* "msockcat", "nngcat" or "nanocat". */
+const char *tu_tool_name(tu_tool t);
+/* Where the tool is, looked up on first use: $MSOCKCAT, $NNGCAT or $NANOCAT when set and not
+ * empty (make check sets them); else /usr/bin/nngcat and /usr/bin/nanocat, and msockcat the
+ * first executable one in a directory of $PATH. It may name no executable file. */
+const char *tu_tool_path(tu_tool t);
+/* True when tu_tool_path names an executable file. */
+bool tu_tool_present(tu_tool t);
+/* A cmocka group setup for tests that need msockcat: without it the group fails, saying so. */
+int tu_require_msockcat(void **state);
+
+/* A tool's command line, built argument by argument. The address argument may be left NULL
+ * until the address is known: url_at is its index (-1: none). */
+#define TU_CMD_MAX_ARGS 32
+typedef struct tu_cmd {
+    const char *argv[TU_CMD_MAX_ARGS + 1];
+    int argc;
+    int url_at;
+} tu_cmd;
+/* Starts the command line of tool t: its path, nothing else. */
+void tu_cmd_start(tu_cmd *c, tu_tool t);
+void tu_cmd_add(tu_cmd *c, const char *arg);
+/* Adds the address argument and remembers where it is. */
+void tu_cmd_add_url(tu_cmd *c, const char *url);
+
+/* The children of the running test, at most TU_SPAWN_MAX at once. tu_spawn starts one or fails
+ * the test; tu_unspawn stops and releases one (freeing its slot if it is the newest);
+ * tu_stop_spawned, a cmocka teardown (state unused), stops and releases them all, also after a
+ * failed assert. */
+#define TU_SPAWN_MAX 4
+tu_child *tu_spawn(const char *const argv[]);
+void tu_unspawn(tu_child *c);
+int tu_stop_spawned(void **state);
+
+/* msockcat -v reports its bound address ("msockcat: listening on URL"); false if the child
+ * ends or TU_DEADLINE_MS passes before the whole line is there, or the URL does not fit. */
+bool tu_msockcat_listen_url(tu_child *c, char *url, size_t len);
+/* Spawns cmd, a listener of tool t whose address argument is still open (tu_cmd_add_url), on
+ * a fresh tcp or ipc address, and waits until it accepts connections; url gets the address.
+ * msockcat listens on port 0 and reports its port; the other tools get a free port, which
+ * another process may take first, hence a few attempts. Fails the test if the tool never
+ * listens. */
+tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len);
 
 /* A tcp port on 127.0.0.1 that was free a moment ago, for a tool that must listen on a port
  * it is given; another process may take it first, so callers retry. */

@@ -4,10 +4,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cat_io.h"
 
 /* Every protocol flag of nngcat and nanocat, with the forms ending in 0 that nngcat prefers. */
 #define SEND_RECV (CAT_ROLE_SEND | CAT_ROLE_RECV)
@@ -78,21 +79,11 @@ static const struct opt_def opt_defs[] = {
 /* The longest delay or timeout we take, in seconds: about 115 days, far from overflow. */
 #define MAX_SECONDS 1e7
 
-static void arg_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("msockcat: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static char *dup_or_die(const char *s)
 {
     char *copy = strdup(s);
     if (copy == NULL) {
-        arg_error("out of memory");
+        cat_report("out of memory");
         exit(1);
     }
     return copy;
@@ -102,7 +93,7 @@ static void *grow_or_die(void *array, size_t count, size_t elem_size)
 {
     void *bigger = realloc(array, (count + 1) * elem_size);
     if (bigger == NULL) {
-        arg_error("out of memory");
+        cat_report("out of memory");
         exit(1);
     }
     return bigger;
@@ -114,7 +105,7 @@ static void add_endpoint(struct cat_options *opts, enum cat_endpoint_kind kind,
     size_t len = strlen(prefix) + strlen(rest) + 1;
     char *url = malloc(len);
     if (url == NULL) {
-        arg_error("out of memory");
+        cat_report("out of memory");
         exit(1);
     }
     snprintf(url, len, "%s%s", prefix, rest);
@@ -140,8 +131,8 @@ static int parse_unsigned(const char *flag, const char *text, uint64_t max, uint
     /* strtoull quietly negates "-1"; a leading sign is never a valid count. */
     if (text[0] < '0' || text[0] > '9' || ((v = strtoull(text, &end, 10)), errno != 0) ||
         *end != '\0' || v > max) {
-        arg_error("%s expects a whole number up to %llu, not '%s'", flag,
-                  (unsigned long long)max, text);
+        cat_report("%s expects a whole number up to %llu, not '%s'", flag,
+                   (unsigned long long)max, text);
         return -1;
     }
     *out = v;
@@ -157,7 +148,7 @@ static int parse_seconds(const char *flag, const char *text, int64_t *ms)
     errno = 0;
     v = strtod(text, &end);
     if (end == text || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > MAX_SECONDS) {
-        arg_error("%s expects a number of seconds, not '%s'", flag, text);
+        cat_report("%s expects a number of seconds, not '%s'", flag, text);
         return -1;
     }
     *ms = (int64_t)(v * 1000.0 + 0.5);
@@ -209,12 +200,12 @@ static int load_file(struct cat_options *opts, const char *path)
     int rc;
 
     if (in == NULL) {
-        arg_error("cannot open %s: %s", path, strerror(errno));
+        cat_report("cannot open %s: %s", path, strerror(errno));
         return -1;
     }
     rc = read_stream(in, &opts->data, &opts->data_len);
     if (rc != 0)
-        arg_error("cannot read %s: %s", is_stdin ? "standard input" : path, strerror(errno));
+        cat_report("cannot read %s: %s", is_stdin ? "standard input" : path, strerror(errno));
     if (!is_stdin)
         fclose(in);
     return rc;
@@ -223,7 +214,7 @@ static int load_file(struct cat_options *opts, const char *path)
 static int set_format(struct cat_options *opts, enum cat_format format)
 {
     if (opts->format_given) {
-        arg_error("the output format may be given only once");
+        cat_report("the output format may be given only once");
         return -1;
     }
     opts->format = format;
@@ -234,7 +225,7 @@ static int set_format(struct cat_options *opts, enum cat_format format)
 static int set_data(struct cat_options *opts, bool from_file, const char *value)
 {
     if (opts->data_given) {
-        arg_error("--data or --file may be given only once");
+        cat_report("--data or --file may be given only once");
         return -1;
     }
     opts->data_given = true;
@@ -266,7 +257,7 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
     case OPT_CONNECT_IPC: add_endpoint(opts, CAT_ENDPOINT_DIAL, "ipc://", value); return 0;
     case OPT_FORMAT:
         if (cat_format_from_name(value, &format) != 0) {
-            arg_error("unknown format '%s' (use no, raw, ascii, quoted, hex or msgpack)", value);
+            cat_report("unknown format '%s' (use no, raw, ascii, quoted, hex or msgpack)", value);
             return -1;
         }
         return set_format(opts, format);
@@ -301,7 +292,7 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
     case OPT_HELP: opts->help = true; return 0;
     case OPT_VERSION: opts->version = true; return 0;
     case OPT_TLS:
-        arg_error("%s is not supported: msockcat has no TLS or ZeroTier", flag);
+        cat_report("%s is not supported: msockcat has no TLS or ZeroTier", flag);
         return -1;
     }
     return -1;
@@ -310,7 +301,7 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
 static int set_proto(struct cat_options *opts, const struct cat_proto *proto)
 {
     if (opts->proto != NULL) {
-        arg_error("only one protocol may be given");
+        cat_report("only one protocol may be given");
         return -1;
     }
     opts->proto = proto;
@@ -371,8 +362,8 @@ static int find_long(const char *name, size_t len, struct long_match *found)
         *found = first;
         return 0;
     }
-    arg_error(meanings == 0 ? "unknown option --%.*s" : "option --%.*s is ambiguous", (int)len,
-              name);
+    cat_report(meanings == 0 ? "unknown option --%.*s" : "option --%.*s is ambiguous", (int)len,
+               name);
     return -1;
 }
 
@@ -389,7 +380,7 @@ static int parse_long(struct cat_options *opts, int argc, char **argv, int *i)
         return -1;
     if (found.proto != NULL) {
         if (eq != NULL) {
-            arg_error("--%s takes no value", found.proto->flag);
+            cat_report("--%s takes no value", found.proto->flag);
             return -1;
         }
         return set_proto(opts, found.proto);
@@ -397,7 +388,7 @@ static int parse_long(struct cat_options *opts, int argc, char **argv, int *i)
     snprintf(flag, sizeof(flag), "--%s", found.opt->name);
     if (!found.opt->has_value) {
         if (eq != NULL) {
-            arg_error("%s takes no value", flag);
+            cat_report("%s takes no value", flag);
             return -1;
         }
         return apply_option(opts, found.opt, flag, NULL);
@@ -405,7 +396,7 @@ static int parse_long(struct cat_options *opts, int argc, char **argv, int *i)
     if (eq != NULL)
         return apply_option(opts, found.opt, flag, eq + 1);
     if (*i + 1 >= argc) {
-        arg_error("%s needs a value", flag);
+        cat_report("%s needs a value", flag);
         return -1;
     }
     return apply_option(opts, found.opt, flag, argv[++*i]);
@@ -427,7 +418,7 @@ static int parse_short(struct cat_options *opts, int argc, char **argv, int *i)
         char flag[3] = {'-', *p, '\0'};
 
         if (def == NULL) {
-            arg_error("unknown option %s", flag);
+            cat_report("unknown option %s", flag);
             return -1;
         }
         if (!def->has_value) {
@@ -438,7 +429,7 @@ static int parse_short(struct cat_options *opts, int argc, char **argv, int *i)
         if (p[1] != '\0')
             return apply_option(opts, def, flag, p + 1);
         if (*i + 1 >= argc) {
-            arg_error("%s needs a value", flag);
+            cat_report("%s needs a value", flag);
             return -1;
         }
         return apply_option(opts, def, flag, argv[++*i]);
@@ -458,32 +449,32 @@ static int check_options(const struct cat_options *opts)
     const struct cat_proto *proto = opts->proto;
 
     if (proto == NULL) {
-        arg_error("no protocol given (for example --push, --pull or --pair0)");
+        cat_report("no protocol given (for example --push, --pull or --pair0)");
         return -1;
     }
     if (opts->endpoint_count == 0) {
-        arg_error("no address given (use --listen or --dial)");
+        cat_report("no address given (use --listen or --dial)");
         return -1;
     }
     if (opts->data_given && !(proto->roles & CAT_ROLE_SEND)) {
-        arg_error("protocol %s does not send: --data and --file do not apply", proto->name);
+        cat_report("protocol %s does not send: --data and --file do not apply", proto->name);
         return -1;
     }
     if (!opts->data_given && (proto->roles == CAT_ROLE_SEND || cat_proto_asks(proto))) {
-        arg_error("protocol %s needs --data or --file", proto->name);
+        cat_report("protocol %s needs --data or --file", proto->name);
         return -1;
     }
     if (proto->exchange == CAT_EXCHANGE_REPLY && opts->interval_ms > 0) {
-        arg_error("protocol %s only answers what it receives: --interval does not apply",
-                  proto->name);
+        cat_report("protocol %s only answers what it receives: --interval does not apply",
+                   proto->name);
         return -1;
     }
     if (opts->format_given && !(proto->roles & CAT_ROLE_RECV)) {
-        arg_error("protocol %s does not receive: output formats do not apply", proto->name);
+        cat_report("protocol %s does not receive: output formats do not apply", proto->name);
         return -1;
     }
     if (opts->subscription_count > 0 && !takes_topics(proto)) {
-        arg_error("--subscribe needs --sub");
+        cat_report("--subscribe needs --sub");
         return -1;
     }
     return 0;
@@ -505,7 +496,7 @@ int cat_args_parse(struct cat_options *opts, int argc, char **argv)
         else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-')
             rc = parse_short(opts, argc, argv, &i);
         else {
-            arg_error("unexpected argument '%s'", arg);
+            cat_report("unexpected argument '%s'", arg);
             rc = -1;
         }
         if (rc != 0)

@@ -6,22 +6,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "testutil.h"
 
-enum tool { TOOL_NNGCAT, TOOL_NANOCAT };
 enum pattern { PAT_PAIR, PAT_WE_PUSH, PAT_WE_PULL };
 enum output { OUT_RAW, OUT_QUOTED };
 
 typedef struct interop_case {
-    int tool;
+    tu_tool tool;
     int pattern;
     tu_transport transport;
     bool tool_listens;
@@ -37,23 +32,10 @@ static const uint8_t tool_payload[] = {'t', 'o', 'o', 'l', 0x00, '\n', 0x7f, 0x8
 static const uint8_t quoted_payload[] = {'q', 0x00, '"', '\\', '\n', '\r', 0xff, '~', ' '};
 static const char quoted_expect[] = "\"q\\x00\\\"\\\\\\n\\r\\xff~ \"\n";
 
-static const char *tool_path(int tool)
-{
-    const char *env = getenv(tool == TOOL_NNGCAT ? "NNGCAT" : "NANOCAT");
-    if (env != NULL && env[0] != '\0')
-        return env;
-    return tool == TOOL_NNGCAT ? "/usr/bin/nngcat" : "/usr/bin/nanocat";
-}
-
-static const char *tool_name(int tool)
-{
-    return tool == TOOL_NNGCAT ? "nngcat" : "nanocat";
-}
-
 /* The tool's side of the pattern. nngcat's pair must be --pair0 (nanomsg-compatible). */
 static const char *tool_proto_flag(const interop_case *ic)
 {
-    bool nng = ic->tool == TOOL_NNGCAT;
+    bool nng = ic->tool == TU_NNGCAT;
     switch (ic->pattern) {
     case PAT_PAIR: return nng ? "--pair0" : "--pair";
     case PAT_WE_PUSH: return nng ? "--pull0" : "--pull";
@@ -76,37 +58,13 @@ static int teardown_child(void **state)
     return 0;
 }
 
-/* A tcp port that was free a moment ago, for a tool that must listen. */
-static int free_tcp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    socklen_t len = sizeof(sa);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void start_tool(const interop_case *ic, const char *url, const char *data_file)
 {
     const char *argv[16];
     int n = 0;
-    argv[n++] = tool_path(ic->tool);
+    argv[n++] = tu_tool_path(ic->tool);
     argv[n++] = tool_proto_flag(ic);
-    if (ic->tool == TOOL_NNGCAT)
+    if (ic->tool == TU_NNGCAT)
         argv[n++] = ic->tool_listens ? "--listen" : "--dial";
     else
         argv[n++] = ic->tool_listens ? "--bind" : "--connect";
@@ -151,7 +109,7 @@ static void expect_bytes(const char *what, const void *got, size_t got_len, cons
 static void test_interop(void **state)
 {
     const interop_case *ic = *state;
-    if (!tu_executable(tool_path(ic->tool)))
+    if (!tu_tool_present(ic->tool))
         skip();
 
     int (*open_fn)(msock_socket *) = ic->pattern == PAT_PAIR      ? msock_pair_open
@@ -175,7 +133,7 @@ static void test_interop(void **state)
     const char *data_arg = NULL;
     if (ic->pattern != PAT_WE_PUSH) {
         tu_tmp_path(data_file, sizeof(data_file), "data");
-        write_file(data_file, tool_payload, sizeof(tool_payload));
+        tu_write_file(data_file, tool_payload, sizeof(tool_payload));
         data_arg = data_file;
     }
 
@@ -187,7 +145,7 @@ static void test_interop(void **state)
             tu_tmp_path(path, sizeof(path), "tool");
             snprintf(url, sizeof(url), "ipc://%s", path);
         } else {
-            snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", free_tcp_port());
+            snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", tu_free_tcp_port());
         }
         start_tool(ic, url, data_arg);
         msock_dialer d;
@@ -200,7 +158,7 @@ static void test_interop(void **state)
     }
     if (!tu_wait_added(w, 1, TU_DEADLINE_MS)) {
         tu_child_stop(&current_child);
-        fail_msg("%s never connected over %s; stderr: %s", tool_name(ic->tool), url,
+        fail_msg("%s never connected over %s; stderr: %s", tu_tool_name(ic->tool), url,
                  current_child.err);
     }
 
@@ -210,7 +168,7 @@ static void test_interop(void **state)
         int rc = msock_recv(s, buf, &len, 0);
         if (rc != 0) {
             tu_child_stop(&current_child);
-            fail_msg("receiving from %s: %s; stderr: %s", tool_name(ic->tool), tu_errname(rc),
+            fail_msg("receiving from %s: %s; stderr: %s", tu_tool_name(ic->tool), tu_errname(rc),
                      current_child.err);
         }
         expect_bytes("message from the tool", buf, len, tool_payload, sizeof(tool_payload));
@@ -235,7 +193,7 @@ int main(void)
     struct CMUnitTest tests[64];
     size_t n = 0;
     static const char *const pattern_names[] = {"pair", "we_push", "we_pull"};
-    for (int tool = TOOL_NNGCAT; tool <= TOOL_NANOCAT; tool++) {
+    for (tu_tool tool = TU_NNGCAT; tool <= TU_NANOCAT; tool++) {
         for (int pattern = PAT_PAIR; pattern <= PAT_WE_PULL; pattern++) {
             for (int t = 0; t < 2; t++) {
                 for (int tool_listens = 0; tool_listens < 2; tool_listens++) {
@@ -253,7 +211,7 @@ int main(void)
     for (size_t i = 0; i < n; i++) {
         const interop_case *ic = &cases[i];
         char *name = NULL;
-        assert_true(asprintf(&name, "%s/%s/%s/%s%s", tool_name(ic->tool),
+        assert_true(asprintf(&name, "%s/%s/%s/%s%s", tu_tool_name(ic->tool),
                              pattern_names[ic->pattern], tu_transport_name(ic->transport),
                              ic->tool_listens ? "tool_listens" : "we_listen",
                              ic->output == OUT_QUOTED ? "/quoted" : "") > 0);

@@ -6,7 +6,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +15,6 @@
 
 #include "testutil.h"
 
-enum tool { MSOCKCAT, NNGCAT, NANOCAT, TOOL_COUNT };
-static const char *const tool_names[TOOL_COUNT] = {"msockcat", "nngcat", "nanocat"};
-static char tool_paths[TOOL_COUNT][PATH_MAX];
-
-#define LISTEN_ATTEMPTS 5
-#define MAX_ARGS 24
 #define PAYLOAD_MAX 128
 #define QUOTED_MAX (PAYLOAD_MAX * 4 + 4)
 
@@ -39,7 +32,7 @@ enum role { REQ, REP, PUB, SUB, PUSH, PULL, BUS, SURVEYOR, RESPONDENT, PAIR0, PA
 
 struct role_desc {
     const char *name;
-    const char *flags[TOOL_COUNT]; /* NULL: the tool does not have it */
+    const char *flags[TU_TOOL_COUNT]; /* NULL: the tool does not have it */
     enum role peer;
     int proto; /* MSOCK_PROTO_*, for the peer check on our pipe */
     int (*open)(msock_socket *s);
@@ -124,52 +117,7 @@ static void quote_line(const uint8_t *data, size_t len, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* ---- processes ---- */
-
-/* The children of the running test; its teardown stops every one, also after a failed assert. */
-#define MAX_KIDS 4
-static tu_child kids[MAX_KIDS];
-static int kid_count;
-
-static tu_child *spawn(const char *const argv[])
-{
-    assert_true(kid_count < MAX_KIDS);
-    tu_child *c = &kids[kid_count++];
-    int rc = tu_child_start(c, argv);
-    if (rc != 0)
-        fail_msg("cannot start %s: %s", argv[0], strerror(-rc));
-    return c;
-}
-
-static void unspawn(tu_child *c)
-{
-    tu_child_stop(c);
-    tu_child_release(c);
-    if (c == &kids[kid_count - 1])
-        kid_count--;
-}
-
-static void stop_kids(void)
-{
-    for (int i = 0; i < kid_count; i++) {
-        tu_child_stop(&kids[i]);
-        tu_child_release(&kids[i]);
-    }
-    kid_count = 0;
-}
-
-static bool tool_present(enum tool t)
-{
-    return tu_executable(tool_paths[t]);
-}
 
 /* Waits until the child printed a whole line; then every line it printed must be want (a
  * repeating peer may make it print the same message more than once). */
@@ -194,15 +142,10 @@ static void expect_printed(tu_child *c, const char *who, const char *want, const
     }
 }
 
-static bool exited_ok(const tu_child *c)
-{
-    return c->exited && WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
-}
-
 /* A child that keeps running until the test stops it must not have failed on its own. */
 static void expect_not_failed(tu_child *c, const char *who)
 {
-    if (tu_child_wait_exit(c, 0) && !exited_ok(c)) {
+    if (tu_child_wait_exit(c, 0) && !tu_child_exited_ok(c)) {
         tu_child_stop(c);
         fail_msg("%s failed (status 0x%x); stderr: %s", who, (unsigned)c->status, c->err);
     }
@@ -210,21 +153,9 @@ static void expect_not_failed(tu_child *c, const char *who)
 
 /* ---- command lines ---- */
 
-struct cmd {
-    const char *argv[MAX_ARGS + 1];
-    int argc;
-    int url_at; /* index of the address, filled in when the listener's address is known */
-};
-
-static void cmd_add(struct cmd *c, const char *arg)
-{
-    assert_true(c->argc < MAX_ARGS);
-    c->argv[c->argc++] = arg;
-}
-
 /* One side of an exchange as a process. */
 struct party {
-    enum tool tool;
+    tu_tool tool;
     enum role role;
     bool listens;
     const char *data;      /* --data, or NULL */
@@ -234,121 +165,50 @@ struct party {
 /* nanocat has no --count. */
 static bool party_counts(const struct party *p)
 {
-    return (roles[p->role].traits & T_COUNTED) != 0 && p->tool != NANOCAT;
+    return (roles[p->role].traits & T_COUNTED) != 0 && p->tool != TU_NANOCAT;
 }
 
 /* A requester sends once, prints the reply and exits by itself (nngcat's rule without
  * --count); a counted receiver exits after its one message. */
 static bool party_exits(const struct party *p)
 {
-    return (p->role == REQ && p->tool != NANOCAT) || party_counts(p);
+    return (p->role == REQ && p->tool != TU_NANOCAT) || party_counts(p);
 }
 
-static void party_cmd(struct cmd *c, const struct party *p, const char *url)
+static void party_cmd(tu_cmd *c, const struct party *p, const char *url)
 {
     const struct role_desc *r = &roles[p->role];
 
-    memset(c, 0, sizeof(*c));
-    cmd_add(c, tool_paths[p->tool]);
+    tu_cmd_start(c, p->tool);
     assert_non_null(r->flags[p->tool]);
-    cmd_add(c, r->flags[p->tool]);
-    if (p->tool == NANOCAT)
-        cmd_add(c, p->listens ? "--bind" : "--connect");
+    tu_cmd_add(c, r->flags[p->tool]);
+    if (p->tool == TU_NANOCAT)
+        tu_cmd_add(c, p->listens ? "--bind" : "--connect");
     else
-        cmd_add(c, p->listens ? "--listen" : "--dial");
-    c->url_at = c->argc;
-    cmd_add(c, url);
-    if (p->tool == MSOCKCAT && p->listens)
-        cmd_add(c, "-v"); /* reports the bound address */
+        tu_cmd_add(c, p->listens ? "--listen" : "--dial");
+    tu_cmd_add_url(c, url);
+    if (p->tool == TU_MSOCKCAT && p->listens)
+        tu_cmd_add(c, "-v"); /* reports the bound address */
     if (r->traits & T_SENDS) {
-        cmd_add(c, p->data_file != NULL ? "--file" : "--data");
-        cmd_add(c, p->data_file != NULL ? p->data_file : p->data);
+        tu_cmd_add(c, p->data_file != NULL ? "--file" : "--data");
+        tu_cmd_add(c, p->data_file != NULL ? p->data_file : p->data);
     }
     if (r->traits & T_REPEATS) {
         /* nngcat takes whole seconds only. A surveyor must hear the answer to a survey
          * before it sends the next one, so it gets more room. */
-        cmd_add(c, "--interval");
-        cmd_add(c, p->tool == NNGCAT ? "1" : p->role == SURVEYOR ? "0.5" : "0.2");
+        tu_cmd_add(c, "--interval");
+        tu_cmd_add(c, p->tool == TU_NNGCAT ? "1" : p->role == SURVEYOR ? "0.5" : "0.2");
     }
     if (r->traits & T_PRINTS)
-        cmd_add(c, "--quoted");
+        tu_cmd_add(c, "--quoted");
     if (r->traits & T_SUBSCRIBES) {
-        cmd_add(c, "--subscribe");
-        cmd_add(c, topic);
+        tu_cmd_add(c, "--subscribe");
+        tu_cmd_add(c, topic);
     }
     if (party_counts(p)) {
-        cmd_add(c, "--count");
-        cmd_add(c, "1");
+        tu_cmd_add(c, "--count");
+        tu_cmd_add(c, "1");
     }
-}
-
-/* ---- listening ---- */
-
-/* Waits until the child wrote needle to stderr; false if it ended or the deadline passed. */
-static bool wait_stderr(tu_child *c, const char *needle)
-{
-    int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
-    while (strstr(c->err, needle) == NULL) {
-        if (c->out_fd < 0 || tu_deadline_passed(deadline)) {
-            tu_child_stop(c);
-            return strstr(c->err, needle) != NULL;
-        }
-        tu_child_read(c, SIZE_MAX, 20);
-    }
-    return true;
-}
-
-/* msockcat -v reports its bound address ("msockcat: listening on URL"). */
-static bool msockcat_listen_url(tu_child *c, char *url, size_t len)
-{
-    static const char mark[] = "msockcat: listening on ";
-    if (!wait_stderr(c, mark) || !wait_stderr(c, "\n"))
-        return false;
-    const char *start = strstr(c->err, mark) + strlen(mark);
-    size_t n = strcspn(start, "\n");
-    if (start[n] != '\n' || n >= len)
-        return false;
-    memcpy(url, start, n);
-    url[n] = '\0';
-    return true;
-}
-
-static void fresh_ipc_url(char *url, size_t len)
-{
-    char path[TU_URL_MAX - sizeof("ipc://")];
-    tu_tmp_path(path, sizeof(path), "proto");
-    snprintf(url, len, "ipc://%s", path);
-}
-
-/* Starts cmd, the listener of tool t, on a fresh tcp or ipc address and waits until it accepts
- * connections. msockcat listens on port 0 and reports its port; for the other tools a free port
- * is picked, which another process may take first, hence the retries. */
-static tu_child *start_listening(struct cmd *c, enum tool t, bool ipc, char *url, size_t len)
-{
-    for (int attempt = 0; attempt < LISTEN_ATTEMPTS; attempt++) {
-        if (ipc)
-            fresh_ipc_url(url, len);
-        else if (t == MSOCKCAT)
-            snprintf(url, len, "tcp://127.0.0.1:0");
-        else
-            snprintf(url, len, "tcp://127.0.0.1:%d", tu_free_tcp_port());
-        c->argv[c->url_at] = url;
-        tu_child *kid = spawn(c->argv);
-        if (t == MSOCKCAT) {
-            if (!msockcat_listen_url(kid, url, len))
-                fail_msg("msockcat did not report its address; stderr: %s", kid->err);
-            return kid;
-        }
-        int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
-        while (!tu_deadline_passed(deadline) && !tu_child_wait_exit(kid, 0)) {
-            if (tu_url_listening(url))
-                return kid;
-            tu_child_read(kid, SIZE_MAX, 10); /* paces the probe and keeps stderr drained */
-        }
-        unspawn(kid);
-    }
-    fail_msg("%s never listened", tool_names[t]);
-    return NULL;
 }
 
 /* ---- the cases ---- */
@@ -357,7 +217,7 @@ static tu_child *start_listening(struct cmd *c, enum tool t, bool ipc, char *url
 struct proto_case {
     bool in_process; /* our side: a libmsock socket here, or msockcat */
     enum role role;
-    enum tool tool;
+    tu_tool tool;
     bool ipc;
     bool we_listen;
     char name[112];
@@ -372,17 +232,17 @@ static void test_msockcat(void **state)
     char our_data[PAYLOAD_MAX], their_data[PAYLOAD_MAX];
     char our_quoted[QUOTED_MAX], their_quoted[QUOTED_MAX];
     char url[TU_URL_MAX];
-    struct cmd lcmd, dcmd;
+    tu_cmd lcmd, dcmd;
 
-    if (!tool_present(pc->tool))
+    if (!tu_tool_present(pc->tool))
         skip();
     size_t our_len = text_payload(our_data, sizeof(our_data), pc->role, "msockcat");
     size_t their_len = text_payload(their_data, sizeof(their_data), peer_role,
-                                    tool_names[pc->tool]);
+                                    tu_tool_name(pc->tool));
     quote_line((const uint8_t *)our_data, our_len, our_quoted, sizeof(our_quoted));
     quote_line((const uint8_t *)their_data, their_len, their_quoted, sizeof(their_quoted));
 
-    struct party ours = {.tool = MSOCKCAT, .role = pc->role, .listens = pc->we_listen,
+    struct party ours = {.tool = TU_MSOCKCAT, .role = pc->role, .listens = pc->we_listen,
                          .data = our_data};
     struct party theirs = {.tool = pc->tool, .role = peer_role, .listens = !pc->we_listen,
                            .data = their_data};
@@ -390,23 +250,18 @@ static void test_msockcat(void **state)
     const struct party *dialer = pc->we_listen ? &theirs : &ours;
 
     party_cmd(&lcmd, listener, NULL);
-    tu_child *lkid = start_listening(&lcmd, listener->tool, pc->ipc, url, sizeof(url));
+    tu_child *lkid = tu_spawn_listening(&lcmd, listener->tool, pc->ipc, url, sizeof(url));
     party_cmd(&dcmd, dialer, url);
-    tu_child *dkid = spawn(dcmd.argv);
+    tu_child *dkid = tu_spawn(dcmd.argv);
     tu_child *our_kid = pc->we_listen ? lkid : dkid;
     tu_child *their_kid = pc->we_listen ? dkid : lkid;
 
     if (roles[peer_role].traits & T_PRINTS)
-        expect_printed(their_kid, tool_names[pc->tool], our_quoted, our_kid);
+        expect_printed(their_kid, tu_tool_name(pc->tool), our_quoted, our_kid);
     if (roles[pc->role].traits & T_PRINTS)
         expect_printed(our_kid, "msockcat", their_quoted, their_kid);
     if (party_exits(&ours)) {
-        if (!tu_child_wait_exit(our_kid, TU_DEADLINE_MS))
-            fail_msg("msockcat still runs after its one message; stderr: %s", our_kid->err);
-        tu_child_stop(our_kid); /* collects the rest of its output */
-        if (!exited_ok(our_kid))
-            fail_msg("msockcat failed (status 0x%x); stderr: %s", (unsigned)our_kid->status,
-                     our_kid->err);
+        tu_child_expect_exit_ok(our_kid, "msockcat");
         if (our_kid->out_len != strlen(their_quoted))
             fail_msg("msockcat printed '%.*s', want '%s' once", (int)our_kid->out_len,
                      our_kid->out != NULL ? our_kid->out : "", their_quoted);
@@ -427,7 +282,7 @@ static struct {
 static int teardown_case(void **state)
 {
     (void)state;
-    stop_kids(); /* first: our socket's close then has no live peer to linger for */
+    tu_stop_spawned(NULL); /* first: our socket's close then has no live peer to linger for */
     if (lib.open) {
         msock_close(lib.sock);
         lib.open = false;
@@ -459,7 +314,7 @@ static void fail_bytes(const struct lib_run *run, const char *what, const uint8_
     for (size_t i = 0; i < want_len && i < PAYLOAD_MAX; i++)
         snprintf(want_hex + 3 * i, 4, "%02x ", want[i]);
     fail_msg("%s: got %zu bytes [%s], want %zu bytes [%s]; %s stderr: %s", what, got_len,
-             got_hex, want_len, want_hex, tool_names[run->pc->tool], run->tool->err);
+             got_hex, want_len, want_hex, tu_tool_name(run->pc->tool), run->tool->err);
 }
 
 /* Fails unless the body of m is exactly the tool's data (freeing m before it fails). */
@@ -482,7 +337,7 @@ static msock_msg *recv_theirs(const struct lib_run *run)
     msock_msg *m = NULL;
     int rc = msock_recvmsg(run->s, &m, 0);
     if (rc != 0)
-        fail_msg("receiving from %s: %s; its stderr: %s", tool_names[run->pc->tool],
+        fail_msg("receiving from %s: %s; its stderr: %s", tu_tool_name(run->pc->tool),
                  tu_errname(rc), run->tool->err);
     check_theirs(run, m);
     return m;
@@ -496,7 +351,7 @@ static void send_ours(const struct lib_run *run)
 static void expect_tool_printed(const struct lib_run *run)
 {
     static const tu_child no_peer = {.err = "(libmsock in the test)"};
-    expect_printed(run->tool, tool_names[run->pc->tool], run->ours_quoted, &no_peer);
+    expect_printed(run->tool, tu_tool_name(run->pc->tool), run->ours_quoted, &no_peer);
 }
 
 /* A request or survey arrives with its backtrace in the header: just the 4-byte id with its
@@ -546,7 +401,7 @@ static void exchange_sub(const struct lib_run *run)
     TU_OK(msock_sub_subscribe(run->s, elsewhere, strlen(elsewhere)));
     if (!tu_stat_wait_at_least(run->s, MSOCK_STAT_DROPS_NO_SUB, 1, TU_DEADLINE_MS))
         fail_msg("no message from %s was filtered out; received %llu; its stderr: %s",
-                 tool_names[run->pc->tool],
+                 tu_tool_name(run->pc->tool),
                  (unsigned long long)tu_stat(run->s, MSOCK_STAT_MSGS_RECV), run->tool->err);
     assert_true(tu_stat(run->s, MSOCK_STAT_MSGS_RECV) >= 1);
     TU_EXPECT_RC(MSOCK_EAGAIN, msock_recv(run->s, buf, &len, MSOCK_FLAG_NONBLOCK));
@@ -582,7 +437,7 @@ static void exchange_surveyor(const struct lib_run *run)
             break;
         }
         if (rc != MSOCK_ETIMEDOUT || tu_deadline_passed(deadline))
-            fail_msg("surveying %s: %s; its stderr: %s", tool_names[run->pc->tool],
+            fail_msg("surveying %s: %s; its stderr: %s", tu_tool_name(run->pc->tool),
                      tu_errname(rc), run->tool->err);
     }
     expect_tool_printed(run);
@@ -646,16 +501,16 @@ static void test_in_process(void **state)
     enum role peer_role = r->peer;
     struct lib_run run = {.pc = pc};
     char data_file[TU_URL_MAX], url[TU_URL_MAX];
-    struct cmd tcmd;
+    tu_cmd tcmd;
 
-    if (!tool_present(pc->tool))
+    if (!tu_tool_present(pc->tool))
         skip();
     run.ours_len = binary_payload(run.ours, sizeof(run.ours), pc->role, "libmsock");
     run.theirs_len = binary_payload(run.theirs, sizeof(run.theirs), peer_role,
-                                    tool_names[pc->tool]);
+                                    tu_tool_name(pc->tool));
     quote_line(run.ours, run.ours_len, run.ours_quoted, sizeof(run.ours_quoted));
     tu_tmp_path(data_file, sizeof(data_file), "data");
-    write_file(data_file, run.theirs, run.theirs_len);
+    tu_write_file(data_file, run.theirs, run.theirs_len);
 
     int rc = r->open(&lib.sock);
     if (rc != 0)
@@ -676,18 +531,18 @@ static void test_in_process(void **state)
         msock_listener l;
         tu_listen_any(run.s, pc->ipc ? TU_IPC : TU_TCP4, &l, url, sizeof(url));
         tcmd.argv[tcmd.url_at] = url;
-        run.tool = spawn(tcmd.argv);
+        run.tool = tu_spawn(tcmd.argv);
     } else {
         msock_dialer d;
-        run.tool = start_listening(&tcmd, pc->tool, pc->ipc, url, sizeof(url));
+        run.tool = tu_spawn_listening(&tcmd, pc->tool, pc->ipc, url, sizeof(url));
         rc = msock_dial(run.s, url, &d, 0);
         if (rc != 0)
-            fail_msg("dialing %s at %s: %s; its stderr: %s", tool_names[pc->tool], url,
+            fail_msg("dialing %s at %s: %s; its stderr: %s", tu_tool_name(pc->tool), url,
                      tu_errname(rc), run.tool->err);
     }
     if (!tu_wait_added(lib.waiter, 1, TU_DEADLINE_MS)) {
         tu_child_stop(run.tool);
-        fail_msg("%s never connected over %s; its stderr: %s", tool_names[pc->tool], url,
+        fail_msg("%s never connected over %s; its stderr: %s", tu_tool_name(pc->tool), url,
                  run.tool->err);
     }
     msock_pipe pipe = tu_waiter_last_added(lib.waiter);
@@ -700,42 +555,6 @@ static void test_in_process(void **state)
 
 /* ---- setup ---- */
 
-/* MSOCKCAT, NNGCAT and NANOCAT come from make check; outside it msockcat is looked up on PATH. */
-static void find_tools(void)
-{
-    static const char *const defaults[TOOL_COUNT] = {NULL, "/usr/bin/nngcat", "/usr/bin/nanocat"};
-    static const char *const vars[TOOL_COUNT] = {"MSOCKCAT", "NNGCAT", "NANOCAT"};
-
-    for (int t = 0; t < TOOL_COUNT; t++) {
-        const char *path = getenv(vars[t]);
-        if (path == NULL || path[0] == '\0')
-            path = defaults[t];
-        if (path != NULL) {
-            snprintf(tool_paths[t], sizeof(tool_paths[t]), "%s", path);
-            continue;
-        }
-        const char *search = getenv("PATH");
-        char dirs[4096];
-        snprintf(dirs, sizeof(dirs), "%s", search != NULL ? search : "/usr/bin");
-        for (char *save = NULL, *dir = strtok_r(dirs, ":", &save); dir != NULL;
-             dir = strtok_r(NULL, ":", &save)) {
-            snprintf(tool_paths[t], sizeof(tool_paths[t]), "%s/%s", dir, tool_names[t]);
-            if (tu_executable(tool_paths[t]))
-                break;
-        }
-    }
-}
-
-static int require_msockcat(void **state)
-{
-    (void)state;
-    if (!tool_present(MSOCKCAT)) {
-        fprintf(stderr, "msockcat not found (set MSOCKCAT)\n");
-        return -1;
-    }
-    return 0;
-}
-
 /* Both styles x every role x both tools (where the tool has the peer role) x tcp, ipc x
  * either side listening. */
 #define CASE_MAX (2 * ROLE_COUNT * 2 * 2 * 2)
@@ -747,7 +566,7 @@ static size_t fill_cases(struct CMUnitTest *tests)
 
     for (int style = 0; style < 2; style++) {
         for (int role = 0; role < ROLE_COUNT; role++) {
-            for (int tool = NNGCAT; tool <= NANOCAT; tool++) {
+            for (int tool = TU_NNGCAT; tool <= TU_NANOCAT; tool++) {
                 if (roles[roles[role].peer].flags[tool] == NULL)
                     continue;
                 for (int v = 0; v < 4; v++) {
@@ -755,13 +574,13 @@ static size_t fill_cases(struct CMUnitTest *tests)
                     const char *ours = style == 1 ? "libmsock" : "msockcat";
                     pc->in_process = style == 1;
                     pc->role = (enum role)role;
-                    pc->tool = (enum tool)tool;
+                    pc->tool = (tu_tool)tool;
                     pc->ipc = (v & 2) != 0;
                     pc->we_listen = (v & 1) == 0;
                     snprintf(pc->name, sizeof(pc->name), "%s %s vs %s %s, %s, %s listens", ours,
-                             roles[role].name, tool_names[tool],
+                             roles[role].name, tu_tool_name(tool),
                              roles[roles[role].peer].flags[tool], pc->ipc ? "ipc" : "tcp",
-                             pc->we_listen ? ours : tool_names[tool]);
+                             pc->we_listen ? ours : tu_tool_name(tool));
                     tests[n] = (struct CMUnitTest){
                         .name = pc->name,
                         .test_func = pc->in_process ? test_in_process : test_msockcat,
@@ -782,9 +601,8 @@ int main(void)
 
     tu_watchdog(600);
     signal(SIGPIPE, SIG_IGN);
-    find_tools();
     size_t n = fill_cases(tests);
-    int failed = _cmocka_run_group_tests("interop_proto", tests, n, require_msockcat, NULL);
+    int failed = _cmocka_run_group_tests("interop_proto", tests, n, tu_require_msockcat, NULL);
     if (failed == 0)
         msock_fini();
     return failed;

@@ -3,7 +3,6 @@
 #ifndef PROTOUTIL_H
 #define PROTOUTIL_H
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -214,17 +213,7 @@ static inline uint32_t pu_get32(const uint8_t *b)
 /* Connects to a tcp://127.0.0.1:PORT URL. */
 static inline int pu_raw_connect(const char *url)
 {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int port = tu_url_port(url);
-    assert_true(port > 0);
-    sa.sin_port = htons((uint16_t)port);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        fail_msg("connect to %s: %s", url, strerror(errno));
+    int fd = tu_connect_url(url);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
@@ -232,41 +221,8 @@ static inline int pu_raw_connect(const char *url)
 
 static inline void pu_raw_write(int fd, const void *buf, size_t len)
 {
-    const uint8_t *at = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, at, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            fail_msg("write to the library: %s", n < 0 ? strerror(errno) : "nothing written");
-        at += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Reads up to len bytes until the deadline; *closed tells whether the library closed. */
-static inline size_t pu_raw_read(int fd, void *buf, size_t len, int64_t deadline, bool *closed)
-{
-    uint8_t *at = buf;
-    size_t got = 0;
-    *closed = false;
-    while (got < len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int n = poll(&pfd, 1, (int)tu_ms_left(deadline));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        ssize_t r = read(fd, at + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            *closed = true; /* end of stream or a reset */
-            break;
-        }
-        got += (size_t)r;
-    }
-    return got;
+    if (!tu_send_all(fd, buf, len))
+        fail_msg("write to the library: %s", errno != 0 ? strerror(errno) : "nothing written");
 }
 
 /* Sends our SP header for self_proto and checks the library's one names want_peer. */
@@ -277,7 +233,8 @@ static inline void pu_raw_handshake(int fd, int self_proto, int want_peer)
     pu_raw_write(fd, mine, sizeof(mine));
     uint8_t theirs[8];
     bool closed;
-    size_t got = pu_raw_read(fd, theirs, sizeof(theirs), tu_deadline_in(TU_DEADLINE_MS), &closed);
+    size_t got =
+        tu_read_until(fd, theirs, sizeof(theirs), tu_deadline_in(TU_DEADLINE_MS), &closed);
     assert_int_equal(got, sizeof(theirs));
     uint8_t want[8] = {0x00, 'S', 'P', 0x00, (uint8_t)(want_peer >> 8), (uint8_t)want_peer,
                        0x00, 0x00};
@@ -322,7 +279,7 @@ static inline long pu_raw_recv_frame(int fd, uint8_t *buf, size_t cap, int64_t t
     int64_t deadline = tu_deadline_in(timeout_ms);
     uint8_t head[8];
     bool closed;
-    size_t got = pu_raw_read(fd, head, sizeof(head), deadline, &closed);
+    size_t got = tu_read_until(fd, head, sizeof(head), deadline, &closed);
     if (got == 0)
         return closed ? PU_FRAME_CLOSED : PU_FRAME_NONE;
     if (got < sizeof(head))
@@ -333,7 +290,7 @@ static inline long pu_raw_recv_frame(int fd, uint8_t *buf, size_t cap, int64_t t
     if (len > cap)
         fail_msg("a frame of %llu bytes, more than the %zu expected", (unsigned long long)len, cap);
     /* A started frame gets the full deadline again: it is owed, not optional. */
-    got = pu_raw_read(fd, buf, (size_t)len, tu_deadline_in(TU_DEADLINE_MS), &closed);
+    got = tu_read_until(fd, buf, (size_t)len, tu_deadline_in(TU_DEADLINE_MS), &closed);
     if (got != len)
         fail_msg("a frame of %llu bytes cut short after %zu", (unsigned long long)len, got);
     return (long)len;
@@ -347,7 +304,7 @@ static inline bool pu_raw_wait_closed(int fd, int64_t timeout_ms)
     for (;;) {
         uint8_t buf[4096];
         bool closed;
-        size_t got = pu_raw_read(fd, buf, sizeof(buf), deadline, &closed);
+        size_t got = tu_read_until(fd, buf, sizeof(buf), deadline, &closed);
         if (closed)
             return true;
         if (got < sizeof(buf) && tu_deadline_passed(deadline))

@@ -6,16 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -58,78 +54,18 @@ static void server_close(server *srv)
 
 /* ---- raw client ---- */
 
-static int raw_connect(tu_transport t, const char *url)
-{
-    int fd;
-    if (t == TU_IPC) {
-        struct sockaddr_un sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sun_family = AF_UNIX;
-        const char *path = url + strlen("ipc://");
-        assert_true(strlen(path) < sizeof(sa.sun_path));
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_true(fd >= 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-            fail_msg("connect to %s: %s", url, strerror(errno));
-    } else {
-        struct sockaddr_in sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = htons((uint16_t)tu_url_port(url));
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        assert_true(fd >= 0);
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-            fail_msg("connect to %s: %s", url, strerror(errno));
-    }
-    return fd;
-}
-
-/* Reads exactly len bytes unless the peer closes or the deadline passes; returns the count. */
-static size_t raw_read(int fd, uint8_t *buf, size_t len, int64_t timeout_ms)
-{
-    int64_t deadline = tu_deadline_in(timeout_ms);
-    size_t got = 0;
-    while (got < len) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int64_t left = tu_ms_left(deadline);
-        if (poll(&pfd, 1, (int)left) <= 0) {
-            if (left == 0)
-                break;
-            continue;
-        }
-        ssize_t n = read(fd, buf + got, len - got);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            break;
-        }
-        got += (size_t)n;
-    }
-    return got;
-}
-
 static void expect_pull_header(int fd)
 {
     uint8_t got[8];
-    assert_int_equal(raw_read(fd, got, sizeof(got), TU_DEADLINE_MS), sizeof(got));
+    assert_int_equal(tu_read_until(fd, got, sizeof(got), tu_deadline_in(TU_DEADLINE_MS), NULL),
+                     sizeof(got));
     assert_memory_equal(got, pull_header, sizeof(pull_header));
 }
 
 /* Writes everything it can; the library may already have closed, which is fine here. */
 static void raw_write(int fd, const void *buf, size_t len)
 {
-    const uint8_t *at = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, at, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        at += n;
-        len -= (size_t)n;
-    }
+    (void)tu_send_all(fd, buf, len);
 }
 
 /* True once the library closed the connection (end of stream or a reset) before the deadline.
@@ -300,7 +236,7 @@ static void test_hostile(void **state)
     uint64_t before[N_ERR_STATS];
     snapshot_errors(srv.sock, before);
 
-    int fd = raw_connect(hc->transport, url);
+    int fd = tu_connect_url(url);
     expect_pull_header(fd);
     uint8_t bytes[256];
     size_t len = attack_bytes(hc, bytes, sizeof(bytes));
@@ -324,7 +260,7 @@ static void test_raw_push_is_served(void **state)
     server srv;
     server_open(&srv, hc->transport);
     tu_waiter *w = tu_waiter_attach(srv.sock);
-    int fd = raw_connect(hc->transport, srv.main_url);
+    int fd = tu_connect_url(srv.main_url);
     expect_pull_header(fd);
     raw_write(fd, push_header, sizeof(push_header));
     assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
