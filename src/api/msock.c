@@ -5,6 +5,9 @@
 #include "api/api.h"
 #include "core/msg.h"
 #include "core/reactor.h"
+#ifdef MSOCK_HAVE_WS
+#include "transport/ws.h"
+#endif
 
 uint32_t msock_socket_id(msock_socket s)
 {
@@ -242,6 +245,9 @@ int msock_stat_get(msock_socket s, int stat, uint64_t *value)
 void msock_fini(void)
 {
     ms_socket_cache_flush();
+#ifdef MSOCK_HAVE_WS
+    ms_ws_service_stop(); /* before the reactors: its callbacks post to them */
+#endif
     ms_reactors_stop();
     ms_msg_cache_flush();
     ms_msg_depot_drain();

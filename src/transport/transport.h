@@ -57,5 +57,8 @@ extern const ms_transport ms_transport_ipc;
 extern const ms_transport ms_transport_tcp;
 extern const ms_transport ms_transport_tcp4;
 extern const ms_transport ms_transport_tcp6;
+#ifdef MSOCK_HAVE_WS
+extern const ms_transport ms_transport_ws; /* ws.c files, built with libwebsockets */
+#endif
 
 #endif

@@ -1,0 +1,102 @@
+/* ws.h: the ws:// transport's shared pieces: the one libwebsockets service thread and its
+ * command queue (ws_service.c), the connection (ws_conn.c) and the endpoints (ws_endpoint.c). */
+#ifndef MS_WS_H
+#define MS_WS_H
+
+#include <pthread.h>
+
+#include "core/msgq.h"
+#include "core/reactor.h"
+#include "socket/endpoint.h"
+
+struct lws;
+
+/* Send fragments: nng's listener sends 64 KiB and refuses frames over 1 MiB (SP-WIRE §3.1). */
+#define MS_WS_FRAG 65536
+/* Graceful close: after this many seconds without the close handshake, lws kills it. */
+#define MS_WS_CLOSE_SECS 2
+
+/* Work a user or reactor thread asks of the service thread (bits of ws_conn.want). */
+enum ms_ws_want {
+    MS_WS_WANT_CONNECT = 1, /* dialer: start the client connection */
+    MS_WS_WANT_ADOPT = 2,   /* listener: hand the accepted fd to lws */
+    MS_WS_WANT_WRITE = 4,   /* messages queued: ask for a WRITEABLE callback */
+    MS_WS_WANT_RESUME = 8,  /* socket has room / pipe attached: receive again */
+    MS_WS_WANT_CLOSE = 16,  /* pipe closed or dial cancelled */
+};
+
+typedef struct ms_ws_conn ms_ws_conn;
+typedef struct ms_ws_dialer ms_ws_dialer;
+
+struct ms_ws_conn {
+    atomic_int refs;     /* the wsi (until WSI_DESTROY), the pipe, each queued command */
+    ms_endpoint *ep;     /* held; NULL for an accepted conn until the path matched */
+    ms_ws_dialer *dialer; /* dialing conn: its dialer (alive while ep is held) */
+    uint64_t port_id;    /* accepted conn: the listening port it came in on */
+    int fd;              /* accepted fd until adopted */
+    char url[MS_URL_MAX + 8];
+    char proto_name[48]; /* "<name>.sp.nanomsg.org" we accept (listener) or offer (dialer) */
+    char addr[64];       /* dialer: numeric address to connect to */
+    uint16_t rport;      /* dialer: its port */
+    char host[MS_URL_MAX + 8]; /* dialer: the Host header, "host:port" */
+
+    /* Service thread only: */
+    struct lws *wsi;
+    bool rx_paused, established, close_now;
+    bool wsi_ref;        /* the wsi's reference is held */
+    bool dial_reported;  /* the dial result went to the dialer */
+    msock_msg *rx;       /* message being reassembled */
+    size_t rx_len;
+    msock_msg *rx_early, *rx_early_tail; /* dialer: received before its pipe was attached */
+    size_t tx_frag_off;  /* bytes of the head message already written */
+    ms_task dial_task;   /* dialer: the result goes to the endpoint's reactor */
+    int dial_rv;
+
+    /* Under mtx: */
+    pthread_mutex_t mtx;
+    ms_msgq txq;
+    ms_pipe *pipe;       /* attached pipe (the transport's reference) */
+    bool dead;           /* the wsi is gone */
+    bool closing, want_ready;
+    int close_reason;
+
+    /* Under the service's queue lock: */
+    unsigned want;
+    ms_ws_conn *qnext;
+    bool queued;
+};
+
+/* ws_service.c. Starts the service thread on first use; 0 or an error. Any thread. */
+int ms_ws_service_start(void);
+/* Stops the thread and destroys the lws context (msock_fini). */
+void ms_ws_service_stop(void);
+/* Asks the service thread for `want` on c (holds c while queued). Any thread. */
+void ms_ws_post(ms_ws_conn *c, unsigned want);
+/* Service-thread helpers for ws_conn.c: the client connect, the adopt, the tx scratch. */
+int ms_ws_client_connect(ms_ws_conn *c, const char *address, uint16_t port, const char *host,
+                         const char *path);
+struct lws *ms_ws_adopt(int fd);
+uint8_t *ms_ws_txbuf(void);
+
+/* ws_conn.c */
+ms_ws_conn *ms_ws_conn_new(ms_endpoint *ep, int fd);
+void ms_ws_conn_release(ms_ws_conn *c);
+/* Runs the commands in want (service thread). */
+void ms_ws_conn_run(ms_ws_conn *c, unsigned want);
+/* The lws callback for every conn (service thread). */
+int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len);
+/* Attaches the pipe of an established conn (dialer: on the endpoint's reactor; listener: on
+ * the service thread); 0 or the error that refused it (the conn is then closed). */
+int ms_ws_conn_attach(ms_ws_conn *c);
+
+/* ws_endpoint.c: the listener matching an accepted request: holds and returns its endpoint
+ * for (port_id, path) when proto (the client's whole Sec-WebSocket-Protocol) is the
+ * listener's subprotocol. *status: 404 (no such path) or 400 (wrong protocol) on NULL. */
+ms_endpoint *ms_ws_listener_match(uint64_t port_id, const char *path, const char *proto,
+                                  int *status);
+/* A dial attempt ended (service thread): posts the result to the dialer's reactor. */
+void ms_ws_dial_result(ms_ws_conn *c, int rv);
+/* "<name>.sp.nanomsg.org" into buf. */
+void ms_ws_proto_name(char *buf, size_t len, const char *name);
+
+#endif
