@@ -197,6 +197,18 @@ enum msock_opt {
                                   * 60000 default; 0 or negative never resends on a timer (a
                                   * request still moves at once when its pipe closes) */
     MSOCK_OPT_SURVEY_TIME,       /* ms, socket/ctx; surveyor: survey deadline, 1000 default */
+    MSOCK_OPT_MAX_CONNS,         /* int, socket/listener; connections a listener keeps at once,
+                                  * more are refused (ws: HTTP 503); 0 = unlimited (default) */
+    MSOCK_OPT_WS_ORIGINS,        /* string, socket/listener; comma-separated Origins a browser
+                                  * may come from ("http://host:port"); "" = any (default). A
+                                  * request without Origin (not a browser) is always allowed */
+    MSOCK_OPT_WS_PING_INTERVAL,  /* ms, socket/endpoint; ws: ping a peer idle this long, 30000
+                                  * default, 0 = never */
+    MSOCK_OPT_WS_PING_TIMEOUT,   /* ms, socket/endpoint; ws: close a connection that sends
+                                  * nothing for this long after a ping; 0 = never (default:
+                                  * nanomsg peers do not answer pings) */
+    MSOCK_OPT_WS_HTTP_DIR,       /* string, listener; ws: a directory whose files are served to
+                                  * plain HTTP GETs on the listener's port; "" = none (default) */
 };
 
 MSOCK_API int msock_socket_set_int(msock_socket s, int opt, int v);
@@ -225,6 +237,7 @@ MSOCK_API int msock_listener_set_int(msock_listener l, int opt, int v);
 MSOCK_API int msock_listener_set_bool(msock_listener l, int opt, bool v);
 MSOCK_API int msock_listener_set_ms(msock_listener l, int opt, int64_t ms);
 MSOCK_API int msock_listener_set_size(msock_listener l, int opt, size_t v);
+MSOCK_API int msock_listener_set_string(msock_listener l, int opt, const char *v);
 MSOCK_API int msock_listener_get_int(msock_listener l, int opt, int *v);
 MSOCK_API int msock_listener_get_bool(msock_listener l, int opt, bool *v);
 MSOCK_API int msock_listener_get_ms(msock_listener l, int opt, int64_t *ms);

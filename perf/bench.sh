@@ -3,7 +3,8 @@
 # interleaved, prints median figures and ours/peer ratios, writes TSV results and PNG plots.
 #
 # Env: BENCH_REPS (default 3) repetitions of every cell; BENCH_QUICK=1 one fast pass with small
-# counts (smoke test). A missing or failing program shows as n/a; this script never fails for it.
+# counts (smoke test); BENCH_TRANSPORTS (default "inproc ipc tcp ws") the transports measured;
+# libzmq has no ws (n/a there). A missing or failing program shows as n/a; this script never fails for it.
 # Outputs in BUILDDIR: perf-results.tsv (every run), perf-medians.tsv, perf-table.md (the table
 # printed at the end), perf-bench.log (stderr of failed runs) and, when gnuplot is installed,
 # perf-throughput.png and perf-latency.png (drawn by SRCDIR/perf/plot.gp).
@@ -27,7 +28,7 @@ trap 'exit 130' INT TERM
 # ---- what runs, and how much of it ----
 LAT_SIZES="64 581"
 THR_SIZES="64 581 4096 65536"
-TRANSPORTS="inproc ipc tcp"
+TRANSPORTS=${BENCH_TRANSPORTS:-inproc ipc tcp ws}
 RR_SIZE=581
 if [ "$QUICK" = 1 ]; then
 	LAT_RT=1000
@@ -164,6 +165,7 @@ url_for() { # TRANSPORT TAG
 	case $1 in
 	ipc) echo "ipc://$TMP/$2.ipc" ;;
 	tcp) echo "tcp://127.0.0.1:0" ;;
+	ws) echo "ws://127.0.0.1:0/bench" ;;
 	esac
 }
 

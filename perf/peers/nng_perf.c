@@ -58,7 +58,7 @@ static char *listen_at(nng_socket s, const char *url)
 	nng_sockaddr sa;
 	unsigned port = 0;
 	check(nng_listen(s, url, &l, 0), url);
-	if (!pc_url_is_tcp(url))
+	if (!pc_url_has_port(url))
 		return pc_url_with_port(url, 0);
 	check(nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa), "get NNG_OPT_LOCADDR");
 	if (sa.s_family == NNG_AF_INET)

@@ -190,27 +190,30 @@ void pc_print_bound(const char *url)
 
 /* ---- URLs ---- */
 
-int pc_url_is_tcp(const char *url)
+int pc_url_has_port(const char *url)
 {
 	return strncmp(url, "tcp://", 6) == 0 || strncmp(url, "tcp4://", 7) == 0 ||
-	    strncmp(url, "tcp6://", 7) == 0;
+	    strncmp(url, "tcp6://", 7) == 0 || strncmp(url, "ws://", 5) == 0;
 }
 
 char *pc_url_with_port(const char *url, unsigned port)
 {
-	const char *host, *colon, *p;
+	const char *host, *colon, *p, *path;
 	size_t hlen, n;
 	char *out;
-	if (!pc_url_is_tcp(url)) {
+	if (!pc_url_has_port(url)) {
 		out = strdup(url);
 		if (out == NULL)
 			pc_fail("out of memory");
 		return out;
 	}
 	host = strstr(url, "://") + 3;
+	path = strchr(host, '/'); /* ws: the path follows the port */
+	if (path == NULL)
+		path = host + strlen(host);
 	/* The port follows the last ':' outside an IPv6 literal's brackets. */
 	colon = NULL;
-	for (p = host; *p != '\0'; p++) {
+	for (p = host; p < path; p++) {
 		if (*p == '[') {
 			const char *close = strchr(p, ']');
 			if (close == NULL)
@@ -220,15 +223,15 @@ char *pc_url_with_port(const char *url, unsigned port)
 			colon = p;
 		}
 	}
-	hlen = colon ? (size_t)(colon - host) : strlen(host);
-	n = (size_t)(host - url) + hlen + 32;
+	hlen = colon ? (size_t)(colon - host) : (size_t)(path - host);
+	n = (size_t)(host - url) + hlen + strlen(path) + 32;
 	out = malloc(n);
 	if (out == NULL)
 		pc_fail("out of memory");
 	if (hlen == 0 || (hlen == 1 && host[0] == '*'))
-		snprintf(out, n, "%.*s127.0.0.1:%u", (int)(host - url), url, port);
+		snprintf(out, n, "%.*s127.0.0.1:%u%s", (int)(host - url), url, port, path);
 	else
-		snprintf(out, n, "%.*s:%u", (int)(host - url + (ptrdiff_t)hlen), url, port);
+		snprintf(out, n, "%.*s:%u%s", (int)(host - url + (ptrdiff_t)hlen), url, port, path);
 	return out;
 }
 

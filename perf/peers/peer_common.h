@@ -66,7 +66,7 @@ void pc_print_bound(const char *url);
 /* Returns a malloc'd copy of a tcp-style URL with its port replaced by port and a wildcard host
    ("*" or empty) replaced by 127.0.0.1; other schemes are copied unchanged. */
 char *pc_url_with_port(const char *url, unsigned port);
-/* Nonzero when url names a tcp transport (tcp://, tcp4://, tcp6://). */
-int pc_url_is_tcp(const char *url);
+/* Nonzero when url has a port: tcp://, tcp4://, tcp6:// and ws://. */
+int pc_url_has_port(const char *url);
 
 #endif

@@ -66,7 +66,7 @@ static char *bind_to(void *s, const char *url)
 	if (u == NULL)
 		pc_fail("out of memory");
 	/* libzmq spells "any port" '*'; our URLs say 0. */
-	if (pc_url_is_tcp(url) && n >= 2 && strcmp(url + n - 2, ":0") == 0)
+	if (pc_url_has_port(url) && n >= 2 && strcmp(url + n - 2, ":0") == 0)
 		u[n - 1] = '*';
 	check(zmq_bind(s, u), u);
 	free(u);

@@ -149,6 +149,13 @@ int msock_socket_set_string(msock_socket s, int opt, const char *v)
     return socket_set(s, opt, (ms_optval){.type = MS_OPT_STRING, .v.str = v});
 }
 
+int msock_listener_set_string(msock_listener l, int opt, const char *v)
+{
+    if (v == NULL)
+        return MSOCK_EINVAL;
+    return listener_set(l, opt, (ms_optval){.type = MS_OPT_STRING, .v.str = v});
+}
+
 static int pipe_get(msock_pipe p, int opt, ms_optval *v, char *buf, size_t *len)
 {
     ms_pipe *pipe = p.id ? ms_pipe_find(p.id) : NULL;

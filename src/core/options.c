@@ -40,6 +40,11 @@ static const struct opt_desc {
     [MSOCK_OPT_MAXTTL] = {MS_OPT_INT, S, false, true},
     [MSOCK_OPT_REQ_RESEND_TIME] = {MS_OPT_MS, S, false, true},
     [MSOCK_OPT_SURVEY_TIME] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_MAX_CONNS] = {MS_OPT_INT, S | L, false, true},
+    [MSOCK_OPT_WS_ORIGINS] = {MS_OPT_STRING, S | L, false, true},
+    [MSOCK_OPT_WS_PING_INTERVAL] = {MS_OPT_MS, S | D | L, false, true},
+    [MSOCK_OPT_WS_PING_TIMEOUT] = {MS_OPT_MS, S | D | L, false, true},
+    [MSOCK_OPT_WS_HTTP_DIR] = {MS_OPT_STRING, L, false, true},
 };
 
 void ms_opts_defaults(ms_opts *o)
@@ -63,6 +68,9 @@ void ms_opts_defaults(ms_opts *o)
         .maxttl = 8,
         .req_resend_time = 60000,
         .survey_time = 1000,
+        .max_conns = 0,
+        .ws_ping_interval = 30000,
+        .ws_ping_timeout = 0,
     };
 }
 
@@ -78,6 +86,16 @@ int ms_opt_check(int opt, int where, int type, bool set)
     if (set && d->readonly)
         return MSOCK_EREADONLY;
     return d->stored ? 0 : 1;
+}
+
+static int copy_string_opt(char *dst, size_t size, const char *src)
+{
+    if (src == NULL)
+        return MSOCK_EINVAL;
+    if (strlen(src) >= size)
+        return MSOCK_ENAMETOOLONG;
+    strcpy(dst, src);
+    return 0;
 }
 
 int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
@@ -152,13 +170,24 @@ int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
             return MSOCK_EINVAL;
         o->survey_time = val->v.ms;
         return 0;
-    case MSOCK_OPT_SOCKET_NAME:
-        if (val->v.str == NULL)
+    case MSOCK_OPT_MAX_CONNS:
+        if (val->v.i < 0)
             return MSOCK_EINVAL;
-        if (strlen(val->v.str) >= sizeof o->socket_name)
-            return MSOCK_ENAMETOOLONG;
-        strcpy(o->socket_name, val->v.str);
+        o->max_conns = val->v.i;
         return 0;
+    case MSOCK_OPT_WS_PING_INTERVAL:
+    case MSOCK_OPT_WS_PING_TIMEOUT:
+        if (val->v.ms < 0)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_WS_PING_INTERVAL ? &o->ws_ping_interval : &o->ws_ping_timeout) =
+            val->v.ms;
+        return 0;
+    case MSOCK_OPT_SOCKET_NAME:
+        return copy_string_opt(o->socket_name, sizeof o->socket_name, val->v.str);
+    case MSOCK_OPT_WS_ORIGINS:
+        return copy_string_opt(o->ws_origins, sizeof o->ws_origins, val->v.str);
+    case MSOCK_OPT_WS_HTTP_DIR:
+        return copy_string_opt(o->ws_http_dir, sizeof o->ws_http_dir, val->v.str);
     default:
         return MSOCK_ENOTSUP;
     }
@@ -186,6 +215,11 @@ void ms_opts_get(const ms_opts *o, int opt, ms_optval *val)
     case MSOCK_OPT_MAXTTL: val->v.i = o->maxttl; break;
     case MSOCK_OPT_REQ_RESEND_TIME: val->v.ms = o->req_resend_time; break;
     case MSOCK_OPT_SURVEY_TIME: val->v.ms = o->survey_time; break;
+    case MSOCK_OPT_MAX_CONNS: val->v.i = o->max_conns; break;
+    case MSOCK_OPT_WS_PING_INTERVAL: val->v.ms = o->ws_ping_interval; break;
+    case MSOCK_OPT_WS_PING_TIMEOUT: val->v.ms = o->ws_ping_timeout; break;
+    case MSOCK_OPT_WS_ORIGINS: val->v.str = o->ws_origins; break;
+    case MSOCK_OPT_WS_HTTP_DIR: val->v.str = o->ws_http_dir; break;
     default: break;
     }
 }

@@ -15,6 +15,8 @@ enum ms_opt_where {
 };
 
 #define MS_SOCKET_NAME_MAX 64
+#define MS_WS_ORIGINS_MAX 1024
+#define MS_WS_HTTP_DIR_MAX 512
 
 /* Values an endpoint takes from its socket when it is created. */
 struct ms_opts {
@@ -22,9 +24,13 @@ struct ms_opts {
     size_t recv_maxsz, send_queue_bytes, recv_queue_bytes;
     int send_queue_msgs, recv_queue_msgs, ipc_permissions, max_pipes;
     int maxttl;                           /* req/rep/surveyor/respondent/pair1 */
+    int max_conns;                        /* listener */
+    int64_t ws_ping_interval, ws_ping_timeout;
     int64_t req_resend_time, survey_time; /* req; surveyor */
     bool tcp_nodelay, tcp_keepalive;
     char socket_name[MS_SOCKET_NAME_MAX];
+    char ws_origins[MS_WS_ORIGINS_MAX];   /* comma-separated; "" = any */
+    char ws_http_dir[MS_WS_HTTP_DIR_MAX]; /* listener; "" = no files */
 };
 
 /* A typed value crossing the option calls. */

@@ -134,6 +134,7 @@ int ms_endpoint_create(ms_endpoint **out, ms_socket *s, int kind, const char *ur
     ep->kind = kind;
     ep->sock = s;
     atomic_init(&ep->refs, 1);
+    atomic_init(&ep->conns, 0);
     ep->reactor = ms_reactor_pick();
     pthread_mutex_init(&ep->mtx, NULL);
     ms_cond_init(&ep->cv);

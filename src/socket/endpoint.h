@@ -22,6 +22,7 @@ struct ms_endpoint {
     ms_url url;
     char bound_url[MS_URL_MAX + 8]; /* listener: the address really bound */
     ms_opts opts;
+    atomic_int conns; /* listener: its connections not yet freed (MSOCK_OPT_MAX_CONNS) */
     ms_endpoint *next, *prev; /* socket's list, under the socket lock */
 
     /* Reactor thread only: */

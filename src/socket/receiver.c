@@ -42,9 +42,13 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
 {
     const ms_protocol *proto = s->proto;
     if (proto->recv_policy == MS_RECV_NONE) {
+        /* No peer of a send-only protocol (PUB, PUSH) sends to it: this one does not speak
+         * the protocol, and a flood from it must cost us nothing but its connection. */
         ms_msg_chain_free(*head);
         *head = NULL;
-        return 0;
+        ms_pipe_count_error(s, p, MSOCK_STAT_DROPS_MALFORMED);
+        ms_pipe_close(p);
+        return force ? MSOCK_ECLOSED : 0;
     }
     uint64_t n = 0, bytes = 0;
     int rv = 0;

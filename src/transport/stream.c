@@ -57,6 +57,8 @@ void ms_stream_fail(ms_stream_conn *c, int reason)
 
 static void conn_free(ms_stream_conn *c)
 {
+    if (c->ep->kind == MS_LISTENER)
+        atomic_fetch_sub_explicit(&c->ep->conns, 1, memory_order_relaxed);
     ms_msgq_fini(&c->txq);
     ms_sp_decoder_fini(&c->dec);
     pthread_mutex_destroy(&c->mtx);
@@ -349,6 +351,8 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
         memset(c, 0, sizeof *c);
     if (!c) {
         close(fd);
+        if (ep->kind == MS_LISTENER)
+            atomic_fetch_sub_explicit(&ep->conns, 1, memory_order_relaxed);
         if (done)
             done(done_arg, NULL, MSOCK_ENOMEM);
         return;
@@ -408,6 +412,7 @@ void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int fra
     conn_start_req *q = malloc(sizeof *q);
     if (!q) {
         close(fd);
+        atomic_fetch_sub_explicit(&ep->conns, 1, memory_order_relaxed); /* only listeners */
         return;
     }
     ms_task_init(&q->task, conn_start_task);

@@ -269,6 +269,14 @@ static void listener_accept(stream_listener *l)
             }
             return;
         }
+        int max = l->ep->opts.max_conns;
+        if (max > 0 && atomic_load_explicit(&l->ep->conns, memory_order_relaxed) >= max) {
+            /* Refused at once: a full listener must not hold fds for peers it will not serve. */
+            ms_debug("accept on %s: %d connections already, refusing", l->ep->bound_url, max);
+            close(fd);
+            continue;
+        }
+        atomic_fetch_add_explicit(&l->ep->conns, 1, memory_order_relaxed);
         char url[MS_URL_MAX + 8];
         if (peer.ss.ss_family == AF_UNIX || ms_sockaddr_format(&peer, l->ep->url.scheme, url, sizeof url) != 0)
             snprintf(url, sizeof url, "%s", l->ep->bound_url);

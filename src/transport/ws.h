@@ -39,12 +39,17 @@ struct ms_ws_conn {
     char addr[64];       /* dialer: numeric address to connect to */
     uint16_t rport;      /* dialer: its port */
     char host[MS_URL_MAX + 8]; /* dialer: the Host header, "host:port" */
+    int64_t handshake_ms; /* the upgrade must be done within this */
+    int64_t ping_ivl_us, ping_to_us; /* keepalive (0: no pings), from the endpoint */
 
     /* Service thread only: */
     struct lws *wsi;
     bool rx_paused, established, close_now;
     bool wsi_ref;        /* the wsi's reference is held */
     bool dial_reported;  /* the dial result went to the dialer */
+    bool counted;        /* accepted conn: counted in its listener's connections */
+    bool ping_due, ping_out; /* a ping is to be written / was written and is unanswered */
+    int64_t last_rx_us, ping_sent_us; /* lws_now_usecs() of the last frame in, of the ping */
     msock_msg *rx;       /* message being reassembled */
     size_t rx_len;
     msock_msg *rx_early, *rx_early_tail; /* dialer: received before its pipe was attached */
@@ -89,11 +94,17 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len);
  * the service thread); 0 or the error that refused it (the conn is then closed). */
 int ms_ws_conn_attach(ms_ws_conn *c);
 
-/* ws_endpoint.c: the listener matching an accepted request: holds and returns its endpoint
- * for (port_id, path) when proto (the client's whole Sec-WebSocket-Protocol) is the
- * listener's subprotocol. *status: 404 (no such path) or 400 (wrong protocol) on NULL. */
+/* ws_endpoint.c: the listener for an accepted request: holds and returns its endpoint for
+ * (port_id, path) when proto (the client's whole Sec-WebSocket-Protocol) is the listener's
+ * subprotocol, origin (NULL: no Origin header) is allowed and the listener has room; the
+ * connection is then counted until ms_ws_listener_leave. On NULL, *status is the HTTP refusal:
+ * 404 no such path, 400 wrong protocol, 403 Origin not allowed, 503 too many connections. */
 ms_endpoint *ms_ws_listener_match(uint64_t port_id, const char *path, const char *proto,
-                                  int *status);
+                                  const char *origin, int *status);
+void ms_ws_listener_leave(ms_endpoint *ep);
+/* The directory a port serves plain HTTP GETs from (the first of its listeners that has one);
+ * false when none. */
+bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len);
 /* A dial attempt ended (service thread): posts the result to the dialer's reactor. */
 void ms_ws_dial_result(ms_ws_conn *c, int rv);
 /* "<name>.sp.nanomsg.org" into buf. */

@@ -3,10 +3,12 @@
  * and close. One SP message is one binary WebSocket message; there is no SP header. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libwebsockets.h>
@@ -35,6 +37,8 @@ ms_ws_conn *ms_ws_conn_new(ms_endpoint *ep, int fd)
         ms_endpoint_hold(ep);
         c->ep = ep;
         ms_msgq_set_limits(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
+        c->ping_ivl_us = ep->opts.ws_ping_interval * 1000;
+        c->ping_to_us = ep->opts.ws_ping_timeout * 1000;
     }
     return c;
 }
@@ -189,6 +193,8 @@ void ms_ws_conn_run(ms_ws_conn *c, unsigned want)
     if (want & MS_WS_WANT_CONNECT) {
         conn_take_wsi_ref(c);
         int rv = ms_ws_client_connect(c, c->addr, c->rport, c->host, c->ep->url.path);
+        if (rv == 0 && c->wsi)
+            lws_set_timer_usecs(c->wsi, c->handshake_ms * 1000);
         if (rv != 0) {
             /* lws may or may not have called CONNECTION_ERROR and WSI_DESTROY already. */
             if (!c->wsi)
@@ -204,6 +210,7 @@ void ms_ws_conn_run(ms_ws_conn *c, unsigned want)
         if (w) {
             c->wsi = w;
             lws_set_opaque_user_data(w, c);
+            lws_set_timer_usecs(w, c->handshake_ms * 1000);
         } else {
             conn_drop_wsi_ref(c);
         }
@@ -211,8 +218,10 @@ void ms_ws_conn_run(ms_ws_conn *c, unsigned want)
     if (!c->wsi)
         return;
     if (want & MS_WS_WANT_CLOSE) {
-        if (c->established) {
-            /* A close frame once writeable; a peer that never reads is killed later. */
+        if (c->established && !lws_partial_buffered(c->wsi)) {
+            /* A close frame once writeable; a peer that stops reading now is killed later.
+             * One that already holds up our writes is killed at once: the socket's linger
+             * time, if any, is over when its pipes close. */
             c->close_now = true;
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MS_WS_CLOSE_SECS);
             lws_callback_on_writable(c->wsi);
@@ -367,6 +376,16 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
     if (c->close_now)
         return conn_reject(wsi, LWS_CLOSE_STATUS_NORMAL, "");
     uint8_t *buf = ms_ws_txbuf();
+    if (c->ping_due && c->tx_frag_off == 0) {
+        /* lws 4.1 reports no pong with an empty payload: the ping carries 8 bytes. */
+        memcpy(buf, "msockpng", 8);
+        if (lws_write(wsi, buf, 8, LWS_WRITE_PING) < 0)
+            return -1;
+        c->ping_due = false;
+        c->ping_out = true;
+        c->ping_sent_us = lws_now_usecs();
+        lws_set_timer_usecs(wsi, c->ping_to_us > 0 ? c->ping_to_us : c->ping_ivl_us);
+    }
     for (int budget = WS_TX_BUDGET; budget > 0; budget--) {
         pthread_mutex_lock(&c->mtx);
         msock_msg *m = ms_msgq_peek(&c->txq); /* stays queued: only this thread removes */
@@ -417,20 +436,28 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
  * listener's own (SP-WIRE §3.2: wrong path 404, missing or wrong subprotocol 400). */
 static int conn_filter(ms_ws_conn *c, struct lws *wsi)
 {
-    char path[MS_URL_MAX + 8], proto[64];
+    char path[MS_URL_MAX + 8], proto[64], origin[MS_WS_ORIGINS_MAX];
     int status = HTTP_STATUS_NOT_FOUND;
     if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
         path[0] = '\0';
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) <= 0 ||
         lws_hdr_copy(wsi, proto, sizeof proto, WSI_TOKEN_PROTOCOL) < 0)
         proto[0] = '\0';
-    /* TODO(ws listener options): allowed Origins (WSI_TOKEN_ORIGIN) and max connections. */
-    ms_endpoint *ep = ms_ws_listener_match(c->port_id, path, proto, &status);
+    /* No Origin header: not a browser, so not a page that a user's browser was made to open
+     * (an Origin too long for any list can match nothing). */
+    bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+    if (has_origin && lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+        snprintf(origin, sizeof origin, "-");
+    ms_endpoint *ep = ms_ws_listener_match(c->port_id, path, proto, has_origin ? origin : NULL,
+                                           &status);
     if (!ep) {
         lws_return_http_status(wsi, (unsigned)status, NULL);
         return -1;
     }
     c->ep = ep;
+    c->counted = true;
+    c->ping_ivl_us = ep->opts.ws_ping_interval * 1000;
+    c->ping_to_us = ep->opts.ws_ping_timeout * 1000;
     ms_msgq_set_limits(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
     ms_sockaddr peer = {.len = sizeof peer.ss};
     if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&peer.ss, &peer.len) != 0 ||
@@ -449,6 +476,94 @@ static int conn_client_check(ms_ws_conn *c, struct lws *wsi)
     return 0;
 }
 
+/* The connection is up: the handshake timer becomes the keepalive timer. */
+static void conn_established(ms_ws_conn *c, struct lws *wsi)
+{
+    c->established = true;
+    c->last_rx_us = lws_now_usecs();
+    lws_set_timer_usecs(wsi, c->ping_ivl_us > 0 ? c->ping_ivl_us : LWS_SET_TIMER_USEC_CANCEL);
+}
+
+/* Before the upgrade: the handshake took too long. After: ping a peer that has been quiet
+ * for the interval, and (with a timeout set) close one that stays quiet for the timeout after
+ * the ping. Silence while we hold its reads (our socket's queue is full) is ours, not the
+ * peer's. */
+static int conn_timer(ms_ws_conn *c, struct lws *wsi)
+{
+    if (!c->established) {
+        ms_debug("ws: %s: handshake timed out", c->url[0] ? c->url : "accepted connection");
+        ms_ws_dial_result(c, MSOCK_ETIMEDOUT);
+        return -1;
+    }
+    if (c->ping_ivl_us <= 0)
+        return 0;
+    int64_t now = lws_now_usecs();
+    if (c->ping_out) {
+        if (c->ping_to_us > 0 && c->last_rx_us < c->ping_sent_us && !c->rx_paused) {
+            int64_t left = c->ping_sent_us + c->ping_to_us - now;
+            if (left <= 0) {
+                /* No close handshake: lws would wait 5 s for a dead peer's answer. */
+                ms_debug("ws: %s: no answer to a ping, closing", c->url);
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+                return 0;
+            }
+            lws_set_timer_usecs(wsi, left);
+            return 0;
+        }
+        c->ping_out = false;
+    }
+    int64_t idle = c->rx_paused ? 0 : now - c->last_rx_us;
+    if (idle >= c->ping_ivl_us) {
+        c->ping_due = true; /* written before the next message; its timer starts then */
+        lws_callback_on_writable(wsi);
+        lws_set_timer_usecs(wsi, c->ping_ivl_us);
+    } else {
+        lws_set_timer_usecs(wsi, c->ping_ivl_us - idle);
+    }
+    return 0;
+}
+
+static const char *http_content_type(const char *path)
+{
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
+        {".js", "text/javascript"},            {".mjs", "text/javascript"},
+        {".css", "text/css"},                  {".json", "application/json"},
+        {".png", "image/png"},                 {".svg", "image/svg+xml"},
+        {".txt", "text/plain; charset=utf-8"}, {".ico", "image/x-icon"},
+        {".wasm", "application/wasm"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < MS_ARRAY_LEN(types); i++)
+        if (strcasecmp(dot, types[i][0]) == 0)
+            return types[i][1];
+    return "application/octet-stream";
+}
+
+/* A plain HTTP request (no upgrade): a file from the listener's directory, or 404. Paths with
+ * ".." or a backslash are refused outright; symbolic links inside the directory are served. */
+static int conn_http(ms_ws_conn *c, struct lws *wsi, const char *uri)
+{
+    char dir[MS_WS_HTTP_DIR_MAX], path[MS_WS_HTTP_DIR_MAX + MS_URL_MAX + 16];
+    struct stat st;
+    bool ok = uri && uri[0] == '/' && !strstr(uri, "..") && !strchr(uri, '\\') &&
+              ms_ws_port_http_dir(c->port_id, dir, sizeof dir);
+    if (ok) {
+        size_t n = strlen(uri);
+        int w = snprintf(path, sizeof path, "%s%s%s", dir, uri,
+                         uri[n - 1] == '/' ? "index.html" : "");
+        ok = w > 0 && (size_t)w < sizeof path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    if (!ok) {
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return -1;
+    }
+    int rv = lws_serve_http_file(wsi, path, http_content_type(path), NULL, 0);
+    if (rv < 0 || (rv > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
 int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
 {
     ms_ws_conn *c = lws_get_opaque_user_data(wsi);
@@ -458,7 +573,7 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return conn_filter(c, wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        c->established = true;
+        conn_established(c, wsi);
         return ms_ws_conn_attach(c) == 0 ? 0 : conn_reject(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, "refused");
     case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
         return conn_client_check(c, wsi);
@@ -467,7 +582,7 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
         int one = 1;
         setsockopt(lws_get_socket_fd(wsi), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         /* The pipe is attached on the dialer's reactor; hold reads until then. */
-        c->established = true;
+        conn_established(c, wsi);
         c->rx_paused = true;
         lws_rx_flow_control(wsi, 0);
         ms_ws_dial_result(c, 0);
@@ -479,7 +594,18 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
         return 0;
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_CLIENT_RECEIVE:
+        c->last_rx_us = lws_now_usecs();
         return c->ep ? conn_rx(c, wsi, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        c->last_rx_us = lws_now_usecs();
+        return 0;
+    case LWS_CALLBACK_TIMER:
+        return conn_timer(c, wsi);
+    case LWS_CALLBACK_HTTP:
+        return conn_http(c, wsi, in);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         return conn_tx(c, wsi);
@@ -489,6 +615,10 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
         if (c->dialer)
             ms_ws_dial_result(c, MSOCK_ECONNRESET); /* no-op when already reported */
         conn_dead(c, MSOCK_ECONNRESET);
+        if (c->counted) {
+            c->counted = false;
+            ms_ws_listener_leave(c->ep);
+        }
         conn_drop_wsi_ref(c); /* may free c */
         return 0;
     default:

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "transport/ws.h"
 
 #define WS_LISTEN_BACKLOG 4096
+#define WS_ACCEPT_RETRY_MS 100 /* out of fds: pending connections wait in the backlog */
 
 struct ms_ws_dialer {
     ms_endpoint *ep;
@@ -34,15 +36,15 @@ typedef struct ws_port {
     char host[MS_URL_MAX]; /* as the URL gave it, to find the port again */
     uint16_t port;         /* bound */
     bool registered;
+    int64_t handshake_ms; /* of the listener that opened it: before the path is known */
     ms_reactor *reactor;
     ms_ev ev;
+    ms_timer retry_timer;
     ms_task close_task;
     ws_listener *listeners;
     struct ws_port *next;
 } ws_port;
 
-/* TODO(ws listener options): allowed Origins, max connections and the ping keepalive will be
- * endpoint options read here and checked in ws_conn.c's conn_filter / set on the vhost. */
 struct ws_listener {
     ms_endpoint *ep;
     ws_port *port; /* NULL once unlinked */
@@ -128,6 +130,7 @@ static void ws_dialer_connect(void *tp)
     snprintf(c->host, sizeof c->host, "%s%s%s:%u", v6 ? "[" : "", ep->url.host, v6 ? "]" : "",
              (unsigned)ep->url.port);
     snprintf(c->url, sizeof c->url, "%s", ep->url.raw);
+    c->handshake_ms = ep->opts.handshake_timeout;
     ms_ws_proto_name(c->proto_name, sizeof c->proto_name, ep->sock->proto->peer_name);
     c->dialer = d;
     ms_task_init(&c->dial_task, ws_dial_task);
@@ -156,6 +159,7 @@ static void ws_dialer_fini(void *tp)
 static void port_close_task(ms_task *t)
 {
     ws_port *p = MS_CONTAINER_OF(t, ws_port, close_task);
+    ms_timer_cancel(p->reactor, &p->retry_timer);
     ms_reactor_del(&p->ev);
     close(p->fd);
     free(p);
@@ -202,7 +206,11 @@ static void port_accept(ws_port *p)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            /* TODO: back off on EMFILE like stream_endpoint.c (pending connections wait). */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Try again later instead of spinning on a readable listening socket. */
+                ms_debug("ws: accept on port %u: %s", (unsigned)p->port, strerror(errno));
+                ms_timer_schedule(p->reactor, &p->retry_timer, WS_ACCEPT_RETRY_MS);
+            }
             return;
         }
         int one = 1;
@@ -213,6 +221,7 @@ static void port_accept(ws_port *p)
             continue;
         }
         c->port_id = p->id;
+        c->handshake_ms = p->handshake_ms;
         ms_ws_post(c, MS_WS_WANT_ADOPT);
         ms_ws_conn_release(c);
     }
@@ -222,6 +231,11 @@ static void port_event(ms_ev *ev, uint32_t events)
 {
     MS_UNUSED(events);
     port_accept(MS_CONTAINER_OF(ev, ws_port, ev));
+}
+
+static void port_retry(ms_timer *t)
+{
+    port_accept(MS_CONTAINER_OF(t, ws_port, retry_timer));
 }
 
 static int port_open(ms_endpoint *ep, ws_port **out)
@@ -253,6 +267,8 @@ static int port_open(ms_endpoint *ep, ws_port **out)
                                                    : ((struct sockaddr_in *)&bound.ss)->sin_port);
     p->fd = fd;
     p->id = ++ws_port_ids;
+    p->handshake_ms = ep->opts.handshake_timeout;
+    ms_timer_init(&p->retry_timer, port_retry);
     snprintf(p->host, sizeof p->host, "%s", ep->url.host);
     ms_sockaddr_format(&bound, "ws", ep->bound_url, sizeof ep->bound_url);
     *out = p;
@@ -339,30 +355,84 @@ static void ws_listener_fini(void *tp)
     free(tp);
 }
 
+/* Whether origin is one of the comma-separated entries of list (blanks around them ignored);
+ * an empty list allows any. */
+static bool origin_allowed(const char *list, const char *origin)
+{
+    if (list[0] == '\0')
+        return true;
+    size_t olen = strlen(origin);
+    for (const char *q = list; *q;) {
+        while (*q == ' ' || *q == '\t' || *q == ',')
+            q++;
+        const char *end = q;
+        while (*end && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > q && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if ((size_t)(last - q) == olen && olen > 0 && strncasecmp(q, origin, olen) == 0)
+            return true;
+        q = end;
+    }
+    return false;
+}
+
+static ws_port *port_find(uint64_t port_id)
+{
+    ws_port *p = ws_ports;
+    while (p && p->id != port_id)
+        p = p->next;
+    return p;
+}
+
 ms_endpoint *ms_ws_listener_match(uint64_t port_id, const char *path, const char *proto,
-                                  int *status)
+                                  const char *origin, int *status)
 {
     ms_endpoint *ep = NULL;
     *status = 404;
     pthread_mutex_lock(&ws_ports_mtx);
-    ws_port *p = ws_ports;
-    while (p && p->id != port_id)
-        p = p->next;
+    ws_port *p = port_find(port_id);
     for (ws_listener *l = p ? p->listeners : NULL; l; l = l->next) {
         if (strcmp(l->ep->url.path, path) != 0)
             continue;
         /* Exactly one token, ours (a list such as "rep.sp.nanomsg.org, x" is refused, as nng
-         * does). TODO: nng also checks Host against a listener's specific host. */
-        if (strcasecmp(proto, l->proto_name) != 0) {
+         * does). The listener's options are fixed once it started: no lock needed. */
+        if (strcasecmp(proto, l->proto_name) != 0)
             *status = 400;
-            break;
+        else if (origin && !origin_allowed(l->ep->opts.ws_origins, origin))
+            *status = 403;
+        else if (l->ep->opts.max_conns > 0 &&
+                 atomic_load_explicit(&l->ep->conns, memory_order_relaxed) >= l->ep->opts.max_conns)
+            *status = 503;
+        else {
+            atomic_fetch_add_explicit(&l->ep->conns, 1, memory_order_relaxed);
+            ep = l->ep;
+            ms_endpoint_hold(ep);
         }
-        ep = l->ep;
-        ms_endpoint_hold(ep);
         break;
     }
     pthread_mutex_unlock(&ws_ports_mtx);
     return ep;
+}
+
+void ms_ws_listener_leave(ms_endpoint *ep)
+{
+    atomic_fetch_sub_explicit(&ep->conns, 1, memory_order_relaxed);
+}
+
+bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&ws_ports_mtx);
+    ws_port *p = port_find(port_id);
+    for (ws_listener *l = p ? p->listeners : NULL; l && !found; l = l->next)
+        if (l->ep->opts.ws_http_dir[0] != '\0') {
+            snprintf(dir, len, "%s", l->ep->opts.ws_http_dir);
+            found = true;
+        }
+    pthread_mutex_unlock(&ws_ports_mtx);
+    return found;
 }
 
 const ms_transport ms_transport_ws = {

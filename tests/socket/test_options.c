@@ -60,6 +60,13 @@ static const optdef options[] = {
     {OPT(PEER_NAME), T_STRING, ON_SOCKET, true, false, 0, 0, false, 0},
     {OPT(SEND_FD), T_INT, ON_SOCKET, true, false, 0, 0, false, 0},
     {OPT(SOCKET_NAME), T_STRING, ON_SOCKET, false, false, 0, 0, false, 0},
+    {OPT(MAX_CONNS), T_INT, ON_SOCKET | ON_LISTENER, false, true, 0, 5, true, -1},
+    {OPT(WS_ORIGINS), T_STRING, ON_SOCKET | ON_LISTENER, false, false, 0, 0, false, 0},
+    {OPT(WS_PING_INTERVAL), T_MS, ON_SOCKET | ON_DIALER | ON_LISTENER, false, true, 30000, 100,
+     true, -1},
+    {OPT(WS_PING_TIMEOUT), T_MS, ON_SOCKET | ON_DIALER | ON_LISTENER, false, true, 0, 500, true,
+     -1},
+    {OPT(WS_HTTP_DIR), T_STRING, ON_LISTENER, false, false, 0, 0, false, 0},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 /* RECV_FD is tested on its own: the push socket used for the table has no receive side. */
@@ -72,7 +79,7 @@ typedef struct obj {
     msock_listener l;
 } obj;
 
-/* Returned when an object kind has no setter of a type (endpoints have no set_string). */
+/* Returned when an object kind has no setter of a type (dialers have no set_string). */
 #define NO_SUCH_CALL 1
 
 static int obj_set(const obj *o, int opt, int type, int64_t v, const char *str)
@@ -100,7 +107,7 @@ static int obj_set(const obj *o, int opt, int type, int64_t v, const char *str)
         case T_BOOL: return msock_listener_set_bool(o->l, opt, v != 0);
         case T_MS: return msock_listener_set_ms(o->l, opt, v);
         case T_SIZE: return msock_listener_set_size(o->l, opt, (size_t)v);
-        default: return NO_SUCH_CALL;
+        default: return msock_listener_set_string(o->l, opt, str);
         }
     }
 }
@@ -555,6 +562,45 @@ static void test_string_options(void **state)
     TU_OK(msock_close(s));
 }
 
+/* The ws string options: a socket's Origins are its listeners' default; values longer than
+ * the documented limits (1023 and 511 bytes) are refused whole; a started listener's are
+ * fixed. The options exist in every build: only ws listeners read them. */
+static void test_ws_string_options(void **state)
+{
+    (void)state;
+    msock_socket s;
+    TU_OK(msock_pub_open(&s));
+    TU_OK(msock_socket_set_string(s, MSOCK_OPT_WS_ORIGINS, "http://a.example, http://b.example"));
+    msock_listener l;
+    TU_OK(msock_listener_create(&l, s, "tcp://127.0.0.1:0"));
+    char buf[1100];
+    size_t len = sizeof(buf);
+    int rc = msock_listener_get_string(l, MSOCK_OPT_WS_ORIGINS, buf, &len);
+    check_string("inherited origins", rc, buf, "http://a.example, http://b.example");
+    TU_EXPECT_RC(MSOCK_ENOTSUP, msock_socket_set_string(s, MSOCK_OPT_WS_HTTP_DIR, "/tmp"));
+    TU_EXPECT_RC(MSOCK_EINVAL, msock_listener_set_string(l, MSOCK_OPT_WS_HTTP_DIR, NULL));
+    TU_EXPECT_RC(MSOCK_EBADTYPE, msock_listener_set_string(l, MSOCK_OPT_MAX_CONNS, "3"));
+
+    memset(buf, 'o', sizeof(buf));
+    buf[1024] = '\0';
+    TU_EXPECT_RC(MSOCK_ENAMETOOLONG, msock_listener_set_string(l, MSOCK_OPT_WS_ORIGINS, buf));
+    buf[1023] = '\0';
+    TU_OK(msock_listener_set_string(l, MSOCK_OPT_WS_ORIGINS, buf));
+    buf[512] = '\0';
+    TU_EXPECT_RC(MSOCK_ENAMETOOLONG, msock_listener_set_string(l, MSOCK_OPT_WS_HTTP_DIR, buf));
+    buf[511] = '\0';
+    TU_OK(msock_listener_set_string(l, MSOCK_OPT_WS_HTTP_DIR, buf));
+    len = sizeof(buf);
+    TU_OK(msock_listener_get_string(l, MSOCK_OPT_WS_HTTP_DIR, buf, &len));
+    assert_int_equal(len, 512);
+
+    TU_OK(msock_listener_start(l, 0));
+    TU_EXPECT_RC(MSOCK_ESTATE, msock_listener_set_string(l, MSOCK_OPT_WS_ORIGINS, ""));
+    TU_EXPECT_RC(MSOCK_ESTATE, msock_listener_set_int(l, MSOCK_OPT_MAX_CONNS, 1));
+    TU_OK(msock_close(s));
+    TU_EXPECT_RC(MSOCK_ECLOSED, msock_listener_set_string(l, MSOCK_OPT_WS_ORIGINS, ""));
+}
+
 static void test_fd_options(void **state)
 {
     (void)state;
@@ -615,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_inherited_by_endpoints),
         cmocka_unit_test(test_protocol_identity),
         cmocka_unit_test(test_string_options),
+        cmocka_unit_test(test_ws_string_options),
         cmocka_unit_test(test_fd_options),
         cmocka_unit_test(test_ipc_permissions_applied),
     };

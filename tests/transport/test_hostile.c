@@ -291,6 +291,62 @@ static void test_raw_push_is_served(void **state)
     tu_waiter_free(w);
 }
 
+/* A raw client that completes the SP handshake as a PUSH peer; -1 when the listener closed
+ * the connection instead (refused). */
+static int raw_push_connect(const char *url)
+{
+    int fd = tu_connect_url(url);
+    uint8_t got[8];
+    bool closed = false;
+    size_t n = tu_read_until(fd, got, sizeof(got), tu_deadline_in(TU_DEADLINE_MS), &closed);
+    if (n != sizeof(got)) {
+        assert_true(closed);
+        close(fd);
+        return -1;
+    }
+    assert_memory_equal(got, pull_header, sizeof(got));
+    raw_write(fd, push_header, sizeof(push_header));
+    return fd;
+}
+
+/* MSOCK_OPT_MAX_CONNS: a full listener refuses at once; a place that frees is taken again. */
+static void test_max_conns(void **state)
+{
+    const hostile_case *hc = *state;
+    msock_socket pull;
+    TU_OK(msock_pull_open(&pull));
+    tu_waiter *w = tu_waiter_attach(pull);
+    char any[TU_URL_MAX], url[TU_URL_MAX];
+    tu_any_url(hc->transport, any, sizeof(any));
+    msock_listener l;
+    TU_OK(msock_listener_create(&l, pull, any));
+    TU_OK(msock_listener_set_int(l, MSOCK_OPT_MAX_CONNS, 2));
+    TU_OK(msock_listener_start(l, 0));
+    tu_listener_url(l, url, sizeof(url));
+
+    int a = raw_push_connect(url), b = raw_push_connect(url);
+    assert_true(a >= 0 && b >= 0);
+    assert_true(tu_wait_added(w, 2, TU_DEADLINE_MS));
+    int refused = tu_connect_url(url);
+    assert_true(raw_wait_closed(refused, TU_DEADLINE_MS));
+    close(refused);
+    assert_int_equal(tu_waiter_added(w), 2);
+
+    close(a);
+    assert_true(tu_wait_removed(w, 1, TU_DEADLINE_MS));
+    /* The place frees when the connection's memory does, just after the pipe event. */
+    int c = -1;
+    for (int64_t deadline = tu_deadline_in(TU_DEADLINE_MS); c < 0 && !tu_deadline_passed(deadline);)
+        if ((c = raw_push_connect(url)) < 0)
+            tu_sleep_ms(10);
+    assert_true(c >= 0);
+    assert_true(tu_wait_added(w, 3, TU_DEADLINE_MS));
+    close(b);
+    close(c);
+    TU_OK(msock_close(pull));
+    tu_waiter_free(w);
+}
+
 #define HOSTILE(t, kind, stat, quick) {t, kind, stat, quick}
 static const hostile_case hostile_cases[] = {
     HOSTILE(TU_TCP4, ATTACK_BAD_MAGIC, MSOCK_STAT_ERR_BAD_HEADER, false),
@@ -329,8 +385,12 @@ int main(void)
     tu_watchdog(600);
     signal(SIGPIPE, SIG_IGN);
     enum { N_CASES = sizeof(hostile_cases) / sizeof(hostile_cases[0]) };
-    struct CMUnitTest tests[N_CASES + 2];
+    struct CMUnitTest tests[N_CASES + 4];
     size_t n = 0;
+    tests[n++] = (struct CMUnitTest){.name = "max_conns/tcp4", .test_func = test_max_conns,
+                                     .initial_state = (void *)&raw_tcp};
+    tests[n++] = (struct CMUnitTest){.name = "max_conns/ipc", .test_func = test_max_conns,
+                                     .initial_state = (void *)&raw_ipc};
     tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/tcp4",
                                      .test_func = test_raw_push_is_served,
                                      .initial_state = (void *)&raw_tcp};
@@ -345,7 +405,7 @@ int main(void)
                                          .initial_state = (void *)&hostile_cases[i]};
     }
     int failed = _cmocka_run_group_tests("hostile", tests, n, NULL, NULL);
-    for (size_t i = 2; i < n; i++)
+    for (size_t i = 4; i < n; i++)
         free((char *)tests[i].name);
     if (failed == 0)
         msock_fini();
