@@ -218,10 +218,13 @@ void ms_ws_conn_run(ms_ws_conn *c, unsigned want)
     if (!c->wsi)
         return;
     if (want & MS_WS_WANT_CLOSE) {
-        if (c->established && !lws_partial_buffered(c->wsi)) {
+        pthread_mutex_lock(&c->mtx);
+        bool unsent = !ms_msgq_empty(&c->txq);
+        pthread_mutex_unlock(&c->mtx);
+        if (c->established && !unsent && !lws_partial_buffered(c->wsi)) {
             /* A close frame once writeable; a peer that stops reading now is killed later.
-             * One that already holds up our writes is killed at once: the socket's linger
-             * time, if any, is over when its pipes close. */
+             * One that holds up our writes is killed at once: the socket's linger time, if
+             * any, is over when its pipes close, and what is unsent is dropped anyway. */
             c->close_now = true;
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, MS_WS_CLOSE_SECS);
             lws_callback_on_writable(c->wsi);

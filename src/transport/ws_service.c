@@ -228,7 +228,7 @@ int ms_ws_client_connect(ms_ws_conn *c, const char *address, uint16_t port, cons
     i.address = address; /* numeric: this build resolves names on the service thread */
     i.port = port;
     i.path = path;
-    i.host = i.origin = host;
+    i.host = host; /* no Origin: not a browser, so a listener's Origin list never refuses us */
     i.protocol = c->proto_name;
     i.local_protocol_name = "msock-client";
     i.opaque_user_data = c;

@@ -118,6 +118,35 @@ static void test_pushpull_sizes(void **state)
     TU_OK(msock_close(pull));
 }
 
+/* A listener with an Origin list still serves our dialer, which is no browser and sends no
+ * Origin; pings in both directions with a dead-peer timeout keep an idle pair connected. */
+static void test_origins_and_pings_with_our_dialer(void **state)
+{
+    (void)state;
+    msock_socket pull = open_socket(msock_pull_open), push = open_socket(msock_push_open);
+    TU_OK(msock_socket_set_ms(pull, MSOCK_OPT_WS_PING_INTERVAL, 50));
+    TU_OK(msock_socket_set_ms(pull, MSOCK_OPT_WS_PING_TIMEOUT, 2000));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_WS_PING_INTERVAL, 50));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_WS_PING_TIMEOUT, 2000));
+    msock_listener l;
+    TU_OK(msock_listener_create(&l, pull, "ws://127.0.0.1:0/origins"));
+    TU_OK(msock_listener_set_string(l, MSOCK_OPT_WS_ORIGINS, "http://only.example"));
+    TU_OK(msock_listener_start(l, 0));
+    char url[TU_URL_MAX];
+    tu_listener_url(l, url, sizeof url);
+    tu_waiter *w = tu_waiter_attach(pull);
+    TU_OK(msock_dial(push, url, NULL, 0));
+    assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
+    /* Idle for many ping intervals: the pongs must keep both sides from closing. */
+    assert_false(tu_wait_removed(w, 1, 600));
+    send_sized(push, 100, tu_seed(9, 1));
+    recv_sized(pull, 100, tu_seed(9, 1));
+    assert_int_equal(tu_waiter_added(w), 1);
+    TU_OK(msock_close(push));
+    TU_OK(msock_close(pull));
+    tu_waiter_free(w);
+}
+
 /* Two sockets listen on different paths of one port; each dialer reaches its own. */
 static void test_two_paths_one_port(void **state)
 {
@@ -381,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_reqrep_sizes),
         cmocka_unit_test(test_pushpull_sizes),
         cmocka_unit_test(test_two_paths_one_port),
+        cmocka_unit_test(test_origins_and_pings_with_our_dialer),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_ipv6_and_wildcard),
         cmocka_unit_test(test_handshake_and_frames),
