@@ -45,6 +45,7 @@ struct ms_ws_conn {
     /* Service thread only: */
     struct lws *wsi;
     bool rx_paused, established, close_now;
+    int reject_code;     /* a close code to send: the peer broke the rules, read no more */
     bool wsi_ref;        /* the wsi's reference is held */
     bool dial_reported;  /* the dial result went to the dialer */
     bool counted;        /* accepted conn: counted in its listener's connections */

@@ -316,12 +316,26 @@ static int conn_rx_room(ms_ws_conn *c, size_t need, size_t hint)
     return 0;
 }
 
+/* Refuses the peer from the next WRITEABLE callback: refused from RECEIVE, lws 4.1 goes on
+ * parsing what it has read while it waits to write the close frame, fails on it and drops the
+ * connection without the close code. One that never lets us write is killed after a while. */
+static int conn_reject_later(ms_ws_conn *c, struct lws *wsi, int code)
+{
+    c->reject_code = code;
+    lws_rx_flow_control(wsi, 0);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, MS_WS_CLOSE_SECS);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static int conn_rx(ms_ws_conn *c, struct lws *wsi, const void *in, size_t len)
 {
+    if (c->reject_code)
+        return 0; /* what lws had already read before the refusal */
     bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
     if (first) {
         if (!lws_frame_is_binary(wsi))
-            return conn_reject(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary only");
+            return conn_reject_later(c, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
         c->rx_len = 0;
     }
     size_t max = c->ep->opts.recv_maxsz;
@@ -329,7 +343,7 @@ static int conn_rx(ms_ws_conn *c, struct lws *wsi, const void *in, size_t len)
         ms_pipe_count_error(c->ep->sock, conn_pipe(c), MSOCK_STAT_DROPS_TOO_LARGE);
         ms_debug("socket %u: dropping %s: message over the receive max size", c->ep->sock->id,
                  c->url);
-        return conn_reject(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+        return conn_reject_later(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     }
     msock_msg *m = NULL;
     if (first && final) { /* the whole message in one piece: one copy */
@@ -376,6 +390,10 @@ static void conn_copy_out(msock_msg *m, size_t off, size_t n, uint8_t *dst)
  * service thread's scratch buffer first: shared (fan-out) bodies stay untouched. */
 static int conn_tx(ms_ws_conn *c, struct lws *wsi)
 {
+    if (c->reject_code)
+        return conn_reject(wsi, (enum lws_close_status)c->reject_code,
+                           c->reject_code == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE ? "message too large"
+                                                                                : "binary only");
     if (c->close_now)
         return conn_reject(wsi, LWS_CLOSE_STATUS_NORMAL, "");
     uint8_t *buf = ms_ws_txbuf();
@@ -439,8 +457,14 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
  * listener's own (SP-WIRE §3.2: wrong path 404, missing or wrong subprotocol 400). */
 static int conn_filter(ms_ws_conn *c, struct lws *wsi)
 {
-    char path[MS_URL_MAX + 8], proto[64], origin[MS_WS_ORIGINS_MAX];
+    char path[MS_URL_MAX + 8], proto[64], origin[MS_WS_ORIGINS_MAX], version[8];
     int status = HTTP_STATUS_NOT_FOUND;
+    /* lws 4.1 takes any Sec-WebSocket-Version for 13; RFC 6455 §4.2.1 speaks 13 only. */
+    if (lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_VERSION) <= 0 ||
+        strcmp(version, "13") != 0) {
+        lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+        return -1;
+    }
     if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
         path[0] = '\0';
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) <= 0 ||
