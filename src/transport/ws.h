@@ -46,6 +46,7 @@ struct ms_ws_conn {
     struct lws *wsi;
     bool rx_paused, established, close_now;
     int reject_code;     /* a close code to send: the peer broke the rules, read no more */
+    uint64_t mask_rng;   /* dialer: the masking keys of the frames we build (ws_frame.c) */
     bool wsi_ref;        /* the wsi's reference is held */
     bool dial_reported;  /* the dial result went to the dialer */
     bool counted;        /* accepted conn: counted in its listener's connections */

@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "socket/pipe.h"
 #include "socket/socket.h"
 #include "transport/ws.h"
+#include "transport/ws_frame.h"
 
 #define WS_TX_BUDGET 16 /* frames per WRITEABLE callback, so one busy conn cannot starve others */
 
@@ -31,6 +33,9 @@ ms_ws_conn *ms_ws_conn_new(ms_endpoint *ep, int fd)
         return NULL;
     atomic_init(&c->refs, 1);
     c->fd = fd;
+    if (getrandom(&c->mask_rng, sizeof c->mask_rng, GRND_NONBLOCK) != sizeof c->mask_rng)
+        c->mask_rng = (uint64_t)(uintptr_t)c ^ (uint64_t)lws_now_usecs();
+    c->mask_rng |= 1; /* xorshift never leaves 0 */
     pthread_mutex_init(&c->mtx, NULL);
     ms_msgq_init(&c->txq, 1, 0);
     if (ep) {
@@ -385,6 +390,31 @@ static void conn_copy_out(msock_msg *m, size_t off, size_t n, uint8_t *dst)
         memcpy(dst, m->body + off, n);
 }
 
+/* The first n queued messages are written: frees them, and tells the pipe when its queue is
+ * low again after it was full. */
+static void conn_tx_done(ms_ws_conn *c, size_t n)
+{
+    msock_msg *done = NULL;
+    ms_pipe *ready = NULL;
+    pthread_mutex_lock(&c->mtx);
+    for (size_t i = 0; i < n; i++) {
+        msock_msg *m = ms_msgq_get(&c->txq);
+        m->next = done;
+        done = m;
+    }
+    if (c->want_ready && ms_msgq_low(&c->txq) && c->pipe) {
+        c->want_ready = false;
+        ready = c->pipe;
+        ms_pipe_hold(ready);
+    }
+    pthread_mutex_unlock(&c->mtx);
+    ms_msg_chain_free(done);
+    if (ready) {
+        ms_pipe_send_ready(ready);
+        ms_pipe_release(ready);
+    }
+}
+
 /* Writes up to WS_TX_BUDGET fragments. lws_write writes into the LWS_PRE bytes before the
  * payload and a client masks the payload in place, so each fragment is copied into the
  * service thread's scratch buffer first: shared (fan-out) bodies stay untouched. */
@@ -408,33 +438,41 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
         lws_set_timer_usecs(wsi, c->ping_to_us > 0 ? c->ping_to_us : c->ping_ivl_us);
     }
     for (int budget = WS_TX_BUDGET; budget > 0; budget--) {
+        /* Messages stay queued while written: only this thread removes them. The first n of
+         * them are small enough to go out as whole frames in one write. */
+        size_t n = 0, used = 0;
         pthread_mutex_lock(&c->mtx);
-        msock_msg *m = ms_msgq_peek(&c->txq); /* stays queued: only this thread removes */
+        msock_msg *m = ms_msgq_peek(&c->txq);
+        for (msock_msg *x = c->tx_frag_off == 0 ? m : NULL; x; x = x->next) {
+            size_t w = ms_msg_wire_len(x) + MS_WS_FRAME_HEAD_MAX;
+            if (w > MS_WS_BATCH_MSG_MAX || used + w > MS_WS_FRAG)
+                break;
+            used += w;
+            n++;
+        }
         pthread_mutex_unlock(&c->mtx);
         if (!m)
             return 0;
-        size_t total = ms_msg_wire_len(m), off = c->tx_frag_off;
-        size_t n = MS_MIN(total - off, (size_t)MS_WS_FRAG);
-        conn_copy_out(m, off, n, buf);
-        int flags = lws_write_ws_flags(LWS_WRITE_BINARY, off == 0, off + n == total);
-        if (lws_write(wsi, buf, n, (enum lws_write_protocol)flags) < (int)n)
-            return -1;
-        c->tx_frag_off = off + n;
-        if (c->tx_frag_off == total) {
-            c->tx_frag_off = 0;
-            ms_pipe *ready = NULL;
-            pthread_mutex_lock(&c->mtx);
-            ms_msgq_get(&c->txq);
-            if (c->want_ready && ms_msgq_low(&c->txq) && c->pipe) {
-                c->want_ready = false;
-                ready = c->pipe;
-                ms_pipe_hold(ready);
-            }
-            pthread_mutex_unlock(&c->mtx);
-            ms_msg_free(m);
-            if (ready) {
-                ms_pipe_send_ready(ready);
-                ms_pipe_release(ready);
+        if (n > 0) {
+            size_t len = 0;
+            msock_msg *x = m;
+            for (size_t i = 0; i < n; i++, x = i < n ? x->next : NULL)
+                len += ms_ws_frame_put(buf + len, x, c->dialer != NULL, &c->mask_rng);
+            /* LWS_WRITE_RAW: our frames as they are, in one system call. */
+            if (lws_write(wsi, buf, len, LWS_WRITE_RAW) < (int)len)
+                return -1;
+            conn_tx_done(c, n);
+        } else {
+            size_t total = ms_msg_wire_len(m), off = c->tx_frag_off;
+            size_t k = MS_MIN(total - off, (size_t)MS_WS_FRAG);
+            conn_copy_out(m, off, k, buf);
+            int flags = lws_write_ws_flags(LWS_WRITE_BINARY, off == 0, off + k == total);
+            if (lws_write(wsi, buf, k, (enum lws_write_protocol)flags) < (int)k)
+                return -1;
+            c->tx_frag_off = off + k;
+            if (c->tx_frag_off == total) {
+                c->tx_frag_off = 0;
+                conn_tx_done(c, 1);
             }
         }
         /* Stop once the kernel refused part of a frame (lws holds the rest and calls back
