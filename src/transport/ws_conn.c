@@ -415,9 +415,9 @@ static void conn_tx_done(ms_ws_conn *c, size_t n)
     }
 }
 
-/* Writes up to WS_TX_BUDGET fragments. lws_write writes into the LWS_PRE bytes before the
- * payload and a client masks the payload in place, so each fragment is copied into the
- * service thread's scratch buffer first: shared (fan-out) bodies stay untouched. */
+/* Writes up to WS_TX_BUDGET fragments or batches of small messages, framed by us (ws_frame.c)
+ * in the service thread's scratch buffer and handed to lws as raw bytes: a dialer masks in
+ * that copy, so shared (fan-out) bodies stay untouched. */
 static int conn_tx(ms_ws_conn *c, struct lws *wsi)
 {
     if (c->reject_code)
@@ -437,6 +437,7 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
         c->ping_sent_us = lws_now_usecs();
         lws_set_timer_usecs(wsi, c->ping_to_us > 0 ? c->ping_to_us : c->ping_ivl_us);
     }
+    uint64_t *rng = c->dialer ? &c->mask_rng : NULL; /* a dialer masks what it sends */
     for (int budget = WS_TX_BUDGET; budget > 0; budget--) {
         /* Messages stay queued while written: only this thread removes them. The first n of
          * them are small enough to go out as whole frames in one write. */
@@ -457,17 +458,21 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
             size_t len = 0;
             msock_msg *x = m;
             for (size_t i = 0; i < n; i++, x = i < n ? x->next : NULL)
-                len += ms_ws_frame_put(buf + len, x, c->dialer != NULL, &c->mask_rng);
+                len += ms_ws_frame_put(buf + len, x, rng);
             /* LWS_WRITE_RAW: our frames as they are, in one system call. */
             if (lws_write(wsi, buf, len, LWS_WRITE_RAW) < (int)len)
                 return -1;
             conn_tx_done(c, n);
         } else {
+            /* One fragment of a big message, also framed here (lws masks byte by byte). */
             size_t total = ms_msg_wire_len(m), off = c->tx_frag_off;
             size_t k = MS_MIN(total - off, (size_t)MS_WS_FRAG);
-            conn_copy_out(m, off, k, buf);
-            int flags = lws_write_ws_flags(LWS_WRITE_BINARY, off == 0, off + k == total);
-            if (lws_write(wsi, buf, k, (enum lws_write_protocol)flags) < (int)k)
+            uint8_t key[4];
+            size_t h = ms_ws_frame_head(buf, off == 0, off + k == total, k, rng, key);
+            conn_copy_out(m, off, k, buf + h);
+            if (rng)
+                ms_ws_frame_mask(buf + h, k, key);
+            if (lws_write(wsi, buf, h + k, LWS_WRITE_RAW) < (int)(h + k))
                 return -1;
             c->tx_frag_off = off + k;
             if (c->tx_frag_off == total) {

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "transport/ws.h"
+#include "transport/ws_frame.h"
 
 /* Every SP subprotocol name: lws binds an upgrade to a protocol by name and drops one that
  * offers none of them, so each gets an entry; all share one callback. Our dials use the last
@@ -29,7 +30,8 @@ typedef struct ws_service {
     bool running;
     pthread_mutex_t qmtx; /* the command queue */
     ms_ws_conn *qhead, **qtail;
-    uint8_t txbuf[LWS_PRE + MS_WS_FRAG]; /* one fragment on its way into lws_write */
+    /* Frames on their way into lws_write: a fragment and its header, or whole small ones. */
+    uint8_t txbuf[LWS_PRE + MS_WS_FRAG + MS_WS_FRAME_HEAD_MAX];
 } ws_service;
 
 static pthread_mutex_t ws_start_mtx = PTHREAD_MUTEX_INITIALIZER;
