@@ -267,8 +267,9 @@ void tu_waiter_set_veto(tu_waiter *w, bool veto)
 
 const char *tu_transport_name(tu_transport t)
 {
-    static const char *const names[TU_TRANSPORT_COUNT] = {"inproc", "ipc", "tcp4", "tcp6"};
-    return (unsigned)t < TU_TRANSPORT_COUNT ? names[t] : "?";
+    static const char *const names[TU_TRANSPORT_ALL] = {"inproc", "ipc", "tcp4", "tcp6", "ws4",
+                                                        "ws6"};
+    return (unsigned)t < TU_TRANSPORT_ALL ? names[t] : "?";
 }
 
 static int tu_ipv6_state; /* 0 unknown, 1 usable, -1 not */
@@ -286,12 +287,45 @@ static void tu_probe_ipv6(void)
         close(fd);
 }
 
-bool tu_transport_available(tu_transport t)
+static int tu_ws_state; /* 0 unknown, 1 built, -1 not */
+static pthread_once_t tu_ws_once = PTHREAD_ONCE_INIT;
+
+/* Only MSOCK_ENOTSUP means "not built": any other failure is left for the test's own listen
+ * to report. */
+static void tu_probe_ws(void)
 {
-    if (t != TU_TCP6)
-        return t < TU_TRANSPORT_COUNT;
+    msock_socket s;
+    int rc = msock_pair_open(&s);
+    if (rc == 0) {
+        rc = msock_listen(s, "ws://127.0.0.1:0/tu-probe", NULL, 0);
+        msock_close(s);
+    }
+    tu_ws_state = rc == MSOCK_ENOTSUP ? -1 : 1;
+}
+
+static bool tu_ipv6_usable(void)
+{
     pthread_once(&tu_ipv6_once, tu_probe_ipv6);
     return tu_ipv6_state == 1;
+}
+
+static bool tu_ws_built(void)
+{
+    pthread_once(&tu_ws_once, tu_probe_ws);
+    return tu_ws_state == 1;
+}
+
+bool tu_transport_available(tu_transport t)
+{
+    switch (t) {
+    case TU_INPROC:
+    case TU_IPC:
+    case TU_TCP4: return true;
+    case TU_TCP6: return tu_ipv6_usable();
+    case TU_WS4: return tu_ws_built();
+    case TU_WS6: return tu_ws_built() && tu_ipv6_usable();
+    default: return false;
+    }
 }
 
 static atomic_uint tu_name_counter;
@@ -314,6 +348,12 @@ void tu_any_url(tu_transport t, char *url, size_t len)
     case TU_TCP6:
         snprintf(url, len, "tcp://[::1]:0");
         break;
+    case TU_WS4:
+        snprintf(url, len, "ws://127.0.0.1:0/tu%u", n);
+        break;
+    case TU_WS6:
+        snprintf(url, len, "ws://[::1]:0/tu%u", n);
+        break;
     default:
         fail_msg("unknown transport %d", (int)t);
     }
@@ -334,7 +374,7 @@ void tu_listen_any(msock_socket s, tu_transport t, msock_listener *l, char *url,
     if (rc != 0)
         fail_msg("listen on %s: %s", any, tu_errname(rc));
     tu_listener_url(*l, url, len);
-    if (t == TU_TCP4 || t == TU_TCP6) {
+    if (t == TU_TCP4 || t == TU_TCP6 || tu_transport_is_ws(t)) {
         if (tu_url_port(url) <= 0)
             fail_msg("listener on %s reports %s, without a real port", any, url);
     }

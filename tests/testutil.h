@@ -67,21 +67,31 @@ bool tu_wait_added(tu_waiter *w, int n, int64_t timeout_ms);
 bool tu_wait_removed(tu_waiter *w, int n, int64_t timeout_ms);
 void tu_waiter_set_veto(tu_waiter *w, bool veto);
 
-/* Transports under test. tcp4/tcp6 are tcp over 127.0.0.1 and [::1]. */
+/* Transports under test. tcp4/tcp6 are tcp over 127.0.0.1 and [::1], ws4/ws6 ws:// likewise.
+ * Loops over every transport end at TU_TRANSPORT_COUNT, before the ws ones, because a build
+ * may leave ws:// out (configure --disable-ws); TU_TRANSPORT_ALL counts them too. */
 typedef enum tu_transport {
     TU_INPROC,
     TU_IPC,
     TU_TCP4,
     TU_TCP6,
-    TU_TRANSPORT_COUNT
+    TU_TRANSPORT_COUNT,
+    TU_WS4 = TU_TRANSPORT_COUNT,
+    TU_WS6,
+    TU_TRANSPORT_ALL
 } tu_transport;
 const char *tu_transport_name(tu_transport t);
-/* tcp6 needs a usable ::1; the others are always there. */
+/* tcp6 needs a usable ::1; ws4 needs a library built with ws:// (a listen does not give
+ * MSOCK_ENOTSUP), ws6 both; inproc, ipc and tcp4 are always there. */
 bool tu_transport_available(tu_transport t);
-/* A fresh address to listen on: port 0 for tcp, a new socket path under the temporary
- * directory for ipc, a new name for inproc. */
+static inline bool tu_transport_is_ws(tu_transport t)
+{
+    return t == TU_WS4 || t == TU_WS6;
+}
+/* A fresh address to listen on: port 0 for tcp, port 0 and a new path for ws, a new socket
+ * path under the temporary directory for ipc, a new name for inproc. */
 void tu_any_url(tu_transport t, char *url, size_t len);
-/* Listens on a fresh "any" address and returns the bound URL (with the real tcp port). */
+/* Listens on a fresh "any" address and returns the bound URL (with the real tcp or ws port). */
 void tu_listen_any(msock_socket s, tu_transport t, msock_listener *l, char *url, size_t len);
 /* The listener's MSOCK_OPT_URL; asserts. */
 void tu_listener_url(msock_listener l, char *url, size_t len);
@@ -195,17 +205,22 @@ int tu_stop_spawned(void **state);
  * ends or TU_DEADLINE_MS passes before the whole line is there, or the URL does not fit. */
 bool tu_msockcat_listen_url(tu_child *c, char *url, size_t len);
 /* Spawns cmd, a listener of tool t whose address argument is still open (tu_cmd_add_url), on
- * a fresh tcp or ipc address, and waits until it accepts connections; url gets the address.
- * msockcat listens on port 0 and reports its port; the other tools get a free port, which
- * another process may take first, hence a few attempts. Fails the test if the tool never
- * listens. */
+ * a fresh address of transport (TU_IPC, TU_TCP4 or TU_WS4), and waits until it accepts
+ * connections; url gets the address, which a dialer can use as it is. msockcat listens on
+ * port 0 and reports its port; the other tools get a free port, which another process may
+ * take first, hence a few attempts. A ws listener gets a path, except nanocat's: nanomsg
+ * refuses a bind URL with a path (even "/") and serves every path. Fails the test if the tool
+ * never listens. */
+tu_child *tu_spawn_listening_on(tu_cmd *cmd, tu_tool t, tu_transport transport, char *url,
+                                size_t len);
+/* tu_spawn_listening_on over ipc or else tcp4. */
 tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len);
 
 /* A tcp port on 127.0.0.1 that was free a moment ago, for a tool that must listen on a port
  * it is given; another process may take it first, so callers retry. */
 int tu_free_tcp_port(void);
-/* True when a socket listens at the tcp (IPv4) or ipc URL. It reads /proc/net instead of
- * connecting, because a probe connection would count as a peer of the process under test
+/* True when a socket listens at the tcp or ws (both IPv4) or ipc URL. It reads /proc/net
+ * instead of connecting, because a probe connection would count as a peer of the process under test
  * (and nng 1.5.2's ipc listener stops accepting after one that closes before the SP header). */
 bool tu_url_listening(const char *url);
 /* Reads the child's output until stdout holds at least lines newlines, stdout reaches its end,

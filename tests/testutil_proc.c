@@ -457,22 +457,45 @@ bool tu_msockcat_listen_url(tu_child *c, char *url, size_t len)
     return true;
 }
 
-/* How often tu_spawn_listening tries a fresh address. */
+/* How often tu_spawn_listening_on tries a fresh address. */
 #define TU_LISTEN_ATTEMPTS 5
+/* The path of a ws listener, two segments deep so that the whole path must match. */
+#define TU_WS_PATH "/sp/cat"
 
-tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len)
+/* msockcat reports the port it gets; the other tools say nothing of it. */
+static int tu_tool_port(tu_tool t)
+{
+    return t == TU_MSOCKCAT ? 0 : tu_free_tcp_port();
+}
+
+/* A fresh address for tool t to listen on (see tu_spawn_listening_on). */
+static void tu_tool_listen_url(tu_tool t, tu_transport transport, char *url, size_t len)
+{
+    char path[TU_URL_MAX - sizeof("ipc://")];
+
+    switch (transport) {
+    case TU_IPC:
+        tu_tmp_path(path, sizeof(path), "listener");
+        snprintf(url, len, "ipc://%s", path);
+        break;
+    case TU_TCP4:
+        snprintf(url, len, "tcp://127.0.0.1:%d", tu_tool_port(t));
+        break;
+    case TU_WS4:
+        snprintf(url, len, "ws://127.0.0.1:%d%s", tu_tool_port(t),
+                 t == TU_NANOCAT ? "" : TU_WS_PATH);
+        break;
+    default:
+        fail_msg("a tool cannot listen on %s here", tu_transport_name(transport));
+    }
+}
+
+tu_child *tu_spawn_listening_on(tu_cmd *cmd, tu_tool t, tu_transport transport, char *url,
+                                size_t len)
 {
     assert_true(cmd->url_at > 0);
     for (int attempt = 0; attempt < TU_LISTEN_ATTEMPTS; attempt++) {
-        if (ipc) {
-            char path[TU_URL_MAX - sizeof("ipc://")];
-            tu_tmp_path(path, sizeof(path), "listener");
-            snprintf(url, len, "ipc://%s", path);
-        } else if (t == TU_MSOCKCAT) {
-            snprintf(url, len, "tcp://127.0.0.1:0");
-        } else {
-            snprintf(url, len, "tcp://127.0.0.1:%d", tu_free_tcp_port());
-        }
+        tu_tool_listen_url(t, transport, url, len);
         cmd->argv[cmd->url_at] = url;
         tu_child *kid = tu_spawn(cmd->argv);
         if (t == TU_MSOCKCAT) {
@@ -490,4 +513,9 @@ tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t
     }
     fail_msg("%s never listened", tu_tool_name(t));
     return NULL;
+}
+
+tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len)
+{
+    return tu_spawn_listening_on(cmd, t, ipc ? TU_IPC : TU_TCP4, url, len);
 }

@@ -1,4 +1,5 @@
-/* test_protocols.c: all protocol pairs x transports x sizes; opens, options, directions, stats. */
+/* test_protocols.c: all protocol pairs x transports x sizes; opens, options, directions, stats.
+ * ws:// is among the transports only in a build with it (MSOCK_TEST_WS). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +80,7 @@ static const struct proto_pair {
 static const size_t sizes[] = {0, 1, 100, 64 * 1024, PU_MIB - 64};
 static const char *const size_names[] = {"0B", "1B", "100B", "64KiB", "1MiB-64"};
 #define N_SIZES (sizeof(sizes) / sizeof(sizes[0]))
+enum { SIZE_100B = 2 }; /* its index in sizes */
 
 typedef struct xparam {
     size_t pair;
@@ -116,11 +118,20 @@ static unsigned exchange_count(size_t size)
     return size >= PU_MIB / 2 ? 2 : size >= 4096 ? 4 : 10;
 }
 
+/* Only a missing ::1 skips a case: ws cases exist only in a build with ws://, so there a
+ * library without it is a failure. */
+static void require_transport(tu_transport t)
+{
+    if (tu_transport_is_ws(t) && !tu_transport_available(TU_WS4))
+        fail_msg("ws:// gives MSOCK_ENOTSUP, yet this test was built with MSOCK_TEST_WS");
+    if (!tu_transport_available(t))
+        skip();
+}
+
 static void test_exchange(void **state)
 {
     const xparam *p = *state;
-    if (!tu_transport_available(p->transport))
-        skip();
+    require_transport(p->transport);
     const struct proto_pair *pair = &pairs[p->pair];
     pu_node a = pu_node_open(pair->a_open);
     pu_node b = pu_node_open(pair->b_open);
@@ -550,13 +561,37 @@ static void test_stats_req_rep(void **state)
     pu_node_close(&rep);
 }
 
+/* Registers the exchange case named exchange/PAIR/TRANSPORT/SIZE/SIDE-listens. */
+static void add_exchange(struct CMUnitTest *tests, xparam *params, size_t *n, size_t pair,
+                         tu_transport t, size_t z, bool a_listens)
+{
+    char *name = NULL;
+    assert_true(asprintf(&name, "exchange/%s/%s/%s/%s-listens", pairs[pair].name,
+                         tu_transport_name(t), size_names[z], a_listens ? "a" : "b") > 0);
+    params[*n] = (xparam){.pair = pair, .transport = t, .size = sizes[z], .a_listens = a_listens};
+    tests[*n] = (struct CMUnitTest){.name = name, .test_func = test_exchange,
+                                    .initial_state = &params[*n]};
+    (*n)++;
+}
+
 int main(void)
 {
     tu_watchdog(600);
     signal(SIGPIPE, SIG_IGN);
-    static const tu_transport transports[] = {TU_INPROC, TU_IPC, TU_TCP4};
+    static const tu_transport transports[] = {TU_INPROC, TU_IPC, TU_TCP4,
+#ifdef MSOCK_TEST_WS
+                                              TU_WS4,
+#endif
+    };
+    /* The IPv6 loopback gets one case per IP transport. */
+    static const tu_transport v6_transports[] = {TU_TCP6,
+#ifdef MSOCK_TEST_WS
+                                                 TU_WS6,
+#endif
+    };
     enum { N_TRANSPORTS = sizeof(transports) / sizeof(transports[0]) };
-    size_t max_tests = N_PAIRS * N_TRANSPORTS * N_SIZES * 2 + 16;
+    enum { N_V6 = sizeof(v6_transports) / sizeof(v6_transports[0]) };
+    size_t max_tests = N_PAIRS * N_TRANSPORTS * N_SIZES * 2 + N_V6 + 16;
     struct CMUnitTest *tests = calloc(max_tests, sizeof(*tests));
     xparam *params = calloc(max_tests, sizeof(*params));
     assert_non_null(tests);
@@ -565,29 +600,13 @@ int main(void)
     for (size_t pr = 0; pr < N_PAIRS; pr++) {
         for (size_t t = 0; t < N_TRANSPORTS; t++) {
             for (size_t z = 0; z < N_SIZES; z++) {
-                for (int side = 0; side < 2; side++) {
-                    char *name = NULL;
-                    assert_true(asprintf(&name, "exchange/%s/%s/%s/%s-listens", pairs[pr].name,
-                                         tu_transport_name(transports[t]), size_names[z],
-                                         side == 0 ? "a" : "b") > 0);
-                    params[n] = (xparam){.pair = pr, .transport = transports[t],
-                                         .size = sizes[z], .a_listens = side == 0};
-                    tests[n] = (struct CMUnitTest){.name = name, .test_func = test_exchange,
-                                                   .initial_state = &params[n]};
-                    n++;
-                }
+                for (int side = 0; side < 2; side++)
+                    add_exchange(tests, params, &n, pr, transports[t], z, side == 0);
             }
         }
     }
-    /* One case over IPv6 loopback. */
-    {
-        char *name = NULL;
-        assert_true(asprintf(&name, "exchange/req_rep/tcp6/100B/b-listens") > 0);
-        params[n] = (xparam){.pair = 0, .transport = TU_TCP6, .size = 100, .a_listens = false};
-        tests[n] = (struct CMUnitTest){.name = name, .test_func = test_exchange,
-                                       .initial_state = &params[n]};
-        n++;
-    }
+    for (size_t t = 0; t < N_V6; t++)
+        add_exchange(tests, params, &n, 0, v6_transports[t], SIZE_100B, false); /* req_rep */
     size_t n_named = n;
     const struct CMUnitTest singles[] = {
         cmocka_unit_test(test_open_cooked_and_raw),
