@@ -391,10 +391,13 @@ ms_endpoint *ms_ws_listener_match(uint64_t port_id, const char *path, const char
 {
     ms_endpoint *ep = NULL;
     *status = 404;
+    /* No path is "/": nngcat 1.5.2 dialing ws://host:port sends "GET  HTTP/1.1", which lws
+     * reads as the path "HTTP/1.1"; a path always starts with '/'. */
+    path = path[0] == '/' ? path : "/";
     pthread_mutex_lock(&ws_ports_mtx);
     ws_port *p = port_find(port_id);
     for (ws_listener *l = p ? p->listeners : NULL; l; l = l->next) {
-        if (strcmp(l->ep->url.path, path) != 0)
+        if (strcmp(l->ep->url.path[0] ? l->ep->url.path : "/", path) != 0)
             continue;
         /* Exactly one token, ours (a list such as "rep.sp.nanomsg.org, x" is refused, as nng
          * does). The listener's options are fixed once it started: no lock needed. */

@@ -317,6 +317,15 @@ static void test_handshake_and_frames(void **state)
     assert_int_equal(raw_upgrade(port, "/f", NULL, NULL), 400);
     assert_int_equal(raw_upgrade(port, "/f", "push.sp.nanomsg.org", NULL), 400);
     assert_int_equal(raw_upgrade(port, "/f", "pull.sp.nanomsg.org, x", NULL), 400);
+    /* A listener without a path is "/", and so is a request with an empty one (nngcat). */
+    char nopath[TU_URL_MAX];
+    snprintf(nopath, sizeof nopath, "ws://127.0.0.1:%d", port);
+    TU_OK(msock_listen(pull, nopath, NULL, 0));
+    int root = -1;
+    assert_int_equal(raw_upgrade(port, "", "pull.sp.nanomsg.org", &root), 101);
+    close(root);
+    assert_int_equal(raw_upgrade(port, "/", "pull.sp.nanomsg.org", &root), 101);
+    close(root);
 
     int fd = -1;
     assert_int_equal(raw_upgrade(port, "/f", "pull.sp.nanomsg.org", &fd), 101);
