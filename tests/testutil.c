@@ -600,3 +600,14 @@ msock_msg *tu_msg_new(size_t len, uint32_t seed)
     tu_fill(msock_msg_body(m), len, seed);
     return m;
 }
+
+msock_socket tu_socket_bounded(int (*open_fn)(msock_socket *s))
+{
+    msock_socket s;
+    TU_OK(open_fn(&s));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MIN, 10));
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MAX, 100));
+    return s;
+}

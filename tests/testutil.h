@@ -127,6 +127,9 @@ static inline uint32_t tu_seed(unsigned sender, unsigned seq)
 }
 /* A message of len bytes filled from seed; asserts. */
 msock_msg *tu_msg_new(size_t len, uint32_t seed);
+/* Opens a socket with open_fn whose sends and receives wait at most TU_DEADLINE_MS (a library
+ * hang fails the test instead of stalling it) and whose redials come within 10-100 ms. */
+msock_socket tu_socket_bounded(int (*open_fn)(msock_socket *s));
 
 /* Child processes (nngcat, nanocat) with captured stdout and stderr. The child dies with the
  * test program (PR_SET_PDEATHSIG) and every child still running at exit is killed. */

@@ -45,13 +45,8 @@ typedef int (*opener)(msock_socket *s);
 
 static msock_socket open_socket(opener open_fn)
 {
-    msock_socket s;
-    TU_OK(open_fn(&s));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    msock_socket s = tu_socket_bounded(open_fn);
     TU_OK(msock_socket_set_size(s, MSOCK_OPT_RECV_MAXSZ, 2 * MIB));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MIN, 10));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MAX, 100));
     return s;
 }
 

@@ -73,16 +73,6 @@ typedef struct lopts {
     size_t recv_max;
 } lopts;
 
-static msock_socket open_sock(int (*open_fn)(msock_socket *))
-{
-    msock_socket s;
-    TU_OK(open_fn(&s));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MIN, 10));
-    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_RECONNECT_MAX, 100));
-    return s;
-}
 
 /* Listens on ws://127.0.0.1:0<path> with the options set between create and start; returns
  * the bound port. */
@@ -157,12 +147,12 @@ typedef struct server {
 static void server_open(server *s, const lopts *o, bool bystander)
 {
     memset(s, 0, sizeof *s);
-    s->rep = open_sock(msock_rep_open);
+    s->rep = tu_socket_bounded(msock_rep_open);
     s->w = tu_waiter_attach(s->rep);
     s->port = listen_ws(s->rep, WS_PATH, o, &s->l, s->url, sizeof s->url);
     s->has_bystander = bystander;
     if (bystander) {
-        s->bystander = open_sock(msock_req_open);
+        s->bystander = tu_socket_bounded(msock_req_open);
         TU_OK(msock_dial(s->bystander, s->url, NULL, 0));
         assert_true(tu_wait_added(s->w, 1, TU_DEADLINE_MS));
         round_trip(s->bystander, s->rep, 0xb0);
@@ -178,7 +168,7 @@ static void server_expect_serving(server *s, int hostile)
         fail_msg("%d of the %d hostile pipes were removed", tu_waiter_removed(s->w), hostile);
     if (s->has_bystander)
         round_trip(s->bystander, s->rep, 0xb1);
-    msock_socket fresh = open_sock(msock_req_open);
+    msock_socket fresh = tu_socket_bounded(msock_req_open);
     TU_OK(msock_dial(fresh, s->url, NULL, 0));
     round_trip(fresh, s->rep, 0xf1);
     int legit = s->has_bystander ? 2 : 1;
@@ -404,7 +394,7 @@ static void recv_text(msock_socket s, const char *want)
 
 static msock_socket sub_dial(const char *url)
 {
-    msock_socket sub = open_sock(msock_sub_open);
+    msock_socket sub = tu_socket_bounded(msock_sub_open);
     TU_OK(msock_sub_subscribe(sub, "", 0));
     TU_OK(msock_dial(sub, url, NULL, 0));
     return sub;
@@ -413,7 +403,7 @@ static msock_socket sub_dial(const char *url)
 static void test_sub_sends(void **state)
 {
     (void)state;
-    msock_socket pub = open_sock(msock_pub_open);
+    msock_socket pub = tu_socket_bounded(msock_pub_open);
     tu_waiter *w = tu_waiter_attach(pub);
     msock_listener l;
     char url[TU_URL_MAX];
@@ -619,7 +609,7 @@ static void test_ping_off(void **state)
 static void test_ping_libmsock_pair(void **state)
 {
     (void)state;
-    msock_socket rep = open_sock(msock_rep_open), req = open_sock(msock_req_open);
+    msock_socket rep = tu_socket_bounded(msock_rep_open), req = tu_socket_bounded(msock_req_open);
     msock_socket both[2] = {rep, req};
     tu_waiter *w[2];
     for (int i = 0; i < 2; i++) {
@@ -686,7 +676,7 @@ static void test_handshake_timeout(void **state)
 static void test_linger_stalled_peer(void **state)
 {
     (void)state;
-    msock_socket push = open_sock(msock_push_open);
+    msock_socket push = tu_socket_bounded(msock_push_open);
     TU_OK(msock_socket_set_ms(push, MSOCK_OPT_LINGER, LINGER_MS));
     TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, 50));
     tu_waiter *w = tu_waiter_attach(push);
