@@ -53,7 +53,8 @@ extern "C" {
     X(EREADONLY, -1003, "option is read-only")                                            \
     X(ENOTFOUND, -1004, "address not found")                                              \
     X(ESTATE, -1005, "wrong state for this operation")                                    \
-    X(EPEERPROTO, -1006, "peer speaks an incompatible protocol")
+    X(EPEERPROTO, -1006, "peer speaks an incompatible protocol")                         \
+    X(ENOMASTER, -1007, "the group has no master")
 
 enum msock_errno {
 #define MSOCK_ERR_ENUM_(name, value, text) MSOCK_##name = (value),
@@ -93,6 +94,9 @@ enum msock_proto {
     MSOCK_PROTO_SURVEYOR = 0x62,
     MSOCK_PROTO_RESPONDENT = 0x63,
     MSOCK_PROTO_BUS = 0x70,
+    /* The group pattern (msock_group.7): numbers from the SP local-use range 3840-4095. */
+    MSOCK_PROTO_GROUP_HUB = 0xF00,
+    MSOCK_PROTO_GROUP = 0xF01,
 };
 
 /* Sockets. Each opener makes a cooked socket of one protocol. */
@@ -209,6 +213,22 @@ enum msock_opt {
                                   * nanomsg peers do not answer pings) */
     MSOCK_OPT_WS_HTTP_DIR,       /* string, listener; ws: a directory whose files are served to
                                   * plain HTTP GETs on the listener's port; "" = none (default) */
+    MSOCK_OPT_GROUP_MAX_CLIENTS, /* int, group hub; connected clients at once, 1000 default,
+                                  * 0 = unlimited; more are told "hub full" and closed */
+    MSOCK_OPT_GROUP_MAX_GROUPS,  /* int, group hub; groups at once, 1000 default, 0 = unlimited */
+    MSOCK_OPT_GROUP_MAX_MEMBERS, /* int, group hub; most standard members a group may have (its
+                                  * capacity is at most this), 1000 default */
+    MSOCK_OPT_GROUP_MAX_AUTH_FAILS, /* int, group hub; wrong passwords a connection may give
+                                  * before the hub closes it, 5 default */
+    MSOCK_OPT_GROUP_KDF_ITERATIONS, /* int, group hub; PBKDF2-HMAC-SHA256 rounds for the password
+                                  * hashes of groups created from now on, 100000 default, at
+                                  * least 1000 */
+    MSOCK_OPT_GROUP_MAX_BODY,    /* size, group hub; largest group or relay message body, 1 MiB
+                                  * default (group sockets' RECV_MAXSZ defaults leave room for it
+                                  * and the group header) */
+    MSOCK_OPT_GROUP_TIMEOUT,     /* ms, group; how long a group call (list, create, join, leave,
+                                  * delete, whoami, peers, relay) waits for the hub, including
+                                  * for a connection, 10000 default, -1 = for ever */
 };
 
 MSOCK_API int msock_socket_set_int(msock_socket s, int opt, int v);
@@ -325,6 +345,93 @@ MSOCK_API int msock_ctx_get_ms(msock_ctx c, int opt, int64_t *ms);
  * (a BUS or PAIR reflector: a == b). Blocks until either socket closes, then returns 0;
  * MSOCK_EINVAL for cooked or mismatched sockets, MSOCK_ECLOSED for a closed handle. */
 MSOCK_API int msock_device(msock_socket a, msock_socket b);
+
+/* The group pattern (msock_group.7, docs/group-protocol.md). A hub routes between clients by
+ * group; it needs no calls after it listens (msock_recv on a hub gives MSOCK_ENOTSUP). A group
+ * socket dials one hub; each call below waits up to MSOCK_OPT_GROUP_TIMEOUT for its answer.
+ * Names are 1..MSOCK_GROUP_NAME_MAX and passwords 0..MSOCK_GROUP_PASSWORD_MAX bytes, any bytes.
+ * A member's id is its connection's 64-bit client id on the hub. */
+MSOCK_API int msock_group_hub_open(msock_socket *s);
+MSOCK_API int msock_group_open(msock_socket *s);
+
+#define MSOCK_GROUP_NAME_MAX 255
+#define MSOCK_GROUP_PASSWORD_MAX 255
+#define MSOCK_GROUP_RELAY_MAX 255 /* ids in one relay */
+
+enum msock_group_role {
+    MSOCK_GROUP_MEMBER = 0, /* a standard member: its data goes to the master */
+    MSOCK_GROUP_MASTER = 1, /* the one master: its data goes to every member or to one */
+};
+
+typedef struct msock_group_info {
+    uint32_t id;       /* the hub's number for the group */
+    uint32_t members;  /* standard members now */
+    uint32_t capacity; /* most standard members */
+    bool has_master;
+    size_t name_len;
+    uint8_t name[MSOCK_GROUP_NAME_MAX + 1]; /* name_len bytes, then a NUL */
+} msock_group_info;
+
+/* Fills up to *n entries of list and sets *n to the number of groups on the hub. */
+MSOCK_API int msock_group_list(msock_socket s, msock_group_info *list, size_t *n);
+/* MSOCK_EEXIST: the name is taken; MSOCK_EINVAL: a length or the capacity is out of range;
+ * MSOCK_ENOSPC: the hub has its most groups. The creator does not join. */
+MSOCK_API int msock_group_create(msock_socket s, const void *name, size_t name_len,
+                                 const void *password, size_t password_len,
+                                 const void *master_password, size_t master_password_len,
+                                 uint32_t capacity);
+/* Joins as role with that role's password; *group (may be NULL) gets the group's id.
+ * MSOCK_ENOENT no such group, MSOCK_EACCES wrong password, MSOCK_ENOSPC full, MSOCK_EBUSY a
+ * master is there already, MSOCK_EEXIST joined already. */
+MSOCK_API int msock_group_join(msock_socket s, const void *name, size_t name_len,
+                               const void *password, size_t password_len, int role,
+                               uint32_t *group);
+MSOCK_API int msock_group_leave(msock_socket s, uint32_t group);
+/* Master only (MSOCK_EPERM otherwise): members get MSOCK_GROUP_EV_DELETED and are removed. */
+MSOCK_API int msock_group_delete(msock_socket s, uint32_t group);
+/* This connection's client id. */
+MSOCK_API int msock_group_whoami(msock_socket s, uint64_t *id);
+/* Fills up to *n ids of the other connected clients and sets *n to how many there are. */
+MSOCK_API int msock_group_peers(msock_socket s, uint64_t *ids, size_t *n);
+/* Delivers buf to every client in to[0..n) (1..MSOCK_GROUP_RELAY_MAX ids). When some are not
+ * connected it returns MSOCK_ENOENT (the others got it) and fills up to *n_unknown of them into
+ * unknown (may be NULL), setting *n_unknown to their number. */
+MSOCK_API int msock_group_relay(msock_socket s, const uint64_t *to, size_t n, const void *buf,
+                                size_t len, uint64_t *unknown, size_t *n_unknown);
+/* Sends to a joined group: a member's message goes to the master (to must be 0; MSOCK_ENOMASTER
+ * when the group has none); the master's goes to every member (to = 0) or to member `to`. */
+MSOCK_API int msock_group_send(msock_socket s, uint32_t group, uint64_t to, const void *buf,
+                               size_t len, int flags);
+MSOCK_API int msock_group_sendmsg(msock_socket s, uint32_t group, uint64_t to, msock_msg *m,
+                                  int flags);
+
+/* What a group socket received: data, a relayed message, or an event (kind >=
+ * MSOCK_GROUP_EV_JOINED; its body is empty). */
+enum msock_group_kind {
+    MSOCK_GROUP_DATA = 0,          /* group data; from = the sender's id */
+    MSOCK_GROUP_RELAYED = 1,       /* a relay; group = 0, from = the sender's id */
+    MSOCK_GROUP_EV_JOINED = 2,     /* member `from` joined */
+    MSOCK_GROUP_EV_LEFT = 3,       /* member `from` left */
+    MSOCK_GROUP_EV_MASTER_JOINED = 4,
+    MSOCK_GROUP_EV_MASTER_LEFT = 5,
+    MSOCK_GROUP_EV_DELETED = 6,    /* the group is gone; so is our membership */
+    MSOCK_GROUP_EV_UNDELIVERED = 7, /* our message to `from` (0: the master or all) in `group`
+                                     * was not delivered; error says why */
+    MSOCK_GROUP_EV_DISCONNECTED = 8, /* the hub connection dropped (local): every membership is
+                                      * gone; error says why (0 when unknown) */
+};
+typedef struct msock_group_rx {
+    int kind;       /* enum msock_group_kind */
+    uint32_t group; /* the group's id, 0 for relays and disconnects */
+    uint64_t from;
+    int error;      /* MSOCK_E* for UNDELIVERED and DISCONNECTED, else 0 */
+} msock_group_rx;
+/* Receives like msock_recv / msock_recvmsg and says what it was (rx may be NULL). */
+MSOCK_API int msock_group_recv(msock_socket s, msock_group_rx *rx, void *buf, size_t *len,
+                               int flags);
+MSOCK_API int msock_group_recvmsg(msock_socket s, msock_group_rx *rx, msock_msg **m, int flags);
+/* What a message received from a group socket (msock_recvmsg) was; MSOCK_EINVAL for others. */
+MSOCK_API int msock_group_msg_info(const msock_msg *m, msock_group_rx *rx);
 
 /* Releases the library's threads once every socket is closed (for leak checkers); optional. */
 MSOCK_API void msock_fini(void);

@@ -17,7 +17,8 @@ static const char *const ws_names[] = {
     "pair.sp.nanomsg.org", "pair1.sp.nanomsg.org", "req.sp.nanomsg.org",
     "rep.sp.nanomsg.org", "pub.sp.nanomsg.org", "sub.sp.nanomsg.org",
     "push.sp.nanomsg.org", "pull.sp.nanomsg.org", "bus.sp.nanomsg.org",
-    "surveyor.sp.nanomsg.org", "respondent.sp.nanomsg.org", "msock-client",
+    "surveyor.sp.nanomsg.org", "respondent.sp.nanomsg.org", "group-hub.sp.nanomsg.org",
+    "group.sp.nanomsg.org", "msock-client",
 };
 #define WS_NPROTOS (sizeof ws_names / sizeof ws_names[0])
 

@@ -1,0 +1,2 @@
+/* examples/group_chat.c: placeholder until written. */
+int main(void) { return 0; }

@@ -1,0 +1,2 @@
+/* examples/relay_hub.c: placeholder until written. */
+int main(void) { return 0; }

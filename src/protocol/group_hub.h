@@ -1,0 +1,1 @@
+/* src/protocol/group_hub.h: placeholder. */

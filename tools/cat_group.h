@@ -1,0 +1,1 @@
+/* tools/cat_group.h: placeholder. */
