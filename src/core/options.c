@@ -45,6 +45,13 @@ static const struct opt_desc {
     [MSOCK_OPT_WS_PING_INTERVAL] = {MS_OPT_MS, S | D | L, false, true},
     [MSOCK_OPT_WS_PING_TIMEOUT] = {MS_OPT_MS, S | D | L, false, true},
     [MSOCK_OPT_WS_HTTP_DIR] = {MS_OPT_STRING, L, false, true},
+    [MSOCK_OPT_GROUP_MAX_CLIENTS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_GROUP_MAX_GROUPS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_GROUP_MAX_MEMBERS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_GROUP_MAX_AUTH_FAILS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_GROUP_KDF_ITERATIONS] = {MS_OPT_INT, S, false, true},
+    [MSOCK_OPT_GROUP_MAX_BODY] = {MS_OPT_SIZE, S, false, true},
+    [MSOCK_OPT_GROUP_TIMEOUT] = {MS_OPT_MS, S, false, true},
 };
 
 void ms_opts_defaults(ms_opts *o)
@@ -71,6 +78,13 @@ void ms_opts_defaults(ms_opts *o)
         .max_conns = 0,
         .ws_ping_interval = 30000,
         .ws_ping_timeout = 0,
+        .group_max_clients = 1000,
+        .group_max_groups = 1000,
+        .group_max_members = 1000,
+        .group_max_auth_fails = 5,
+        .group_kdf_iterations = 100000,
+        .group_max_body = 1024 * 1024,
+        .group_timeout = 10000,
     };
 }
 
@@ -182,6 +196,35 @@ int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
         *(opt == MSOCK_OPT_WS_PING_INTERVAL ? &o->ws_ping_interval : &o->ws_ping_timeout) =
             val->v.ms;
         return 0;
+    case MSOCK_OPT_GROUP_MAX_CLIENTS:
+    case MSOCK_OPT_GROUP_MAX_GROUPS:
+        if (val->v.i < 0)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_GROUP_MAX_CLIENTS ? &o->group_max_clients : &o->group_max_groups) =
+            val->v.i;
+        return 0;
+    case MSOCK_OPT_GROUP_MAX_MEMBERS:
+    case MSOCK_OPT_GROUP_MAX_AUTH_FAILS:
+        if (val->v.i < 1)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_GROUP_MAX_MEMBERS ? &o->group_max_members : &o->group_max_auth_fails) =
+            val->v.i;
+        return 0;
+    case MSOCK_OPT_GROUP_KDF_ITERATIONS:
+        if (val->v.i < MS_GROUP_KDF_MIN || val->v.i > MS_GROUP_KDF_MAX)
+            return MSOCK_EINVAL;
+        o->group_kdf_iterations = val->v.i;
+        return 0;
+    case MSOCK_OPT_GROUP_MAX_BODY:
+        if (val->v.size < 1 || val->v.size > ((size_t)1 << 30))
+            return MSOCK_EINVAL;
+        o->group_max_body = val->v.size;
+        return 0;
+    case MSOCK_OPT_GROUP_TIMEOUT:
+        if (val->v.ms < -1)
+            return MSOCK_EINVAL;
+        o->group_timeout = val->v.ms;
+        return 0;
     case MSOCK_OPT_SOCKET_NAME:
         return copy_string_opt(o->socket_name, sizeof o->socket_name, val->v.str);
     case MSOCK_OPT_WS_ORIGINS:
@@ -220,6 +263,13 @@ void ms_opts_get(const ms_opts *o, int opt, ms_optval *val)
     case MSOCK_OPT_WS_PING_TIMEOUT: val->v.ms = o->ws_ping_timeout; break;
     case MSOCK_OPT_WS_ORIGINS: val->v.str = o->ws_origins; break;
     case MSOCK_OPT_WS_HTTP_DIR: val->v.str = o->ws_http_dir; break;
+    case MSOCK_OPT_GROUP_MAX_CLIENTS: val->v.i = o->group_max_clients; break;
+    case MSOCK_OPT_GROUP_MAX_GROUPS: val->v.i = o->group_max_groups; break;
+    case MSOCK_OPT_GROUP_MAX_MEMBERS: val->v.i = o->group_max_members; break;
+    case MSOCK_OPT_GROUP_MAX_AUTH_FAILS: val->v.i = o->group_max_auth_fails; break;
+    case MSOCK_OPT_GROUP_KDF_ITERATIONS: val->v.i = o->group_kdf_iterations; break;
+    case MSOCK_OPT_GROUP_MAX_BODY: val->v.size = o->group_max_body; break;
+    case MSOCK_OPT_GROUP_TIMEOUT: val->v.ms = o->group_timeout; break;
     default: break;
     }
 }

@@ -17,6 +17,8 @@ enum ms_opt_where {
 #define MS_SOCKET_NAME_MAX 64
 #define MS_WS_ORIGINS_MAX 1024
 #define MS_WS_HTTP_DIR_MAX 512
+#define MS_GROUP_KDF_MIN 1000
+#define MS_GROUP_KDF_MAX 10000000
 
 /* Values an endpoint takes from its socket when it is created. */
 struct ms_opts {
@@ -27,6 +29,11 @@ struct ms_opts {
     int max_conns;                        /* listener */
     int64_t ws_ping_interval, ws_ping_timeout;
     int64_t req_resend_time, survey_time; /* req; surveyor */
+    /* group hub: limits, password hashing, body size; group: how long a call waits */
+    int group_max_clients, group_max_groups, group_max_members, group_max_auth_fails;
+    int group_kdf_iterations;
+    size_t group_max_body;
+    int64_t group_timeout;
     bool tcp_nodelay, tcp_keepalive;
     char socket_name[MS_SOCKET_NAME_MAX];
     char ws_origins[MS_WS_ORIGINS_MAX];   /* comma-separated; "" = any */

@@ -29,6 +29,8 @@ enum ms_proto_opt {
     MS_POPT_MAXTTL = 1,
     MS_POPT_RESEND = 2,
     MS_POPT_SURVEY = 4,
+    MS_POPT_GROUP_HUB = 8, /* MSOCK_OPT_GROUP_MAX_* and KDF_ITERATIONS */
+    MS_POPT_GROUP = 16,    /* MSOCK_OPT_GROUP_TIMEOUT */
 };
 
 struct ms_protocol {
@@ -39,6 +41,7 @@ struct ms_protocol {
     int send_policy;
     int recv_policy;
     unsigned options; /* ms_proto_opt bits */
+    size_t recv_maxsz; /* default MSOCK_OPT_RECV_MAXSZ when not 0 (the usual 1 MiB otherwise) */
     /* Private socket state: state_size bytes at s->proto_data, zeroed; init/fini around them
      * (init may fail with an error code). */
     size_t state_size;

@@ -39,6 +39,8 @@ int ms_socket_create(ms_socket **out, const ms_protocol *p)
     ms_cond_init(&s->send_cv);
     ms_cond_init(&s->pipes_cv);
     ms_opts_defaults(&s->opts);
+    if (p->recv_maxsz != 0)
+        s->opts.recv_maxsz = p->recv_maxsz;
     s->opts.max_pipes = p->max_pipes;
     atomic_init(&s->send_timeout, s->opts.send_timeout);
     atomic_init(&s->recv_timeout, s->opts.recv_timeout);
@@ -294,7 +296,10 @@ static int socket_proto_opt(const ms_socket *s, int opt)
     unsigned need = opt == MSOCK_OPT_MAXTTL            ? MS_POPT_MAXTTL
                     : opt == MSOCK_OPT_REQ_RESEND_TIME ? MS_POPT_RESEND
                     : opt == MSOCK_OPT_SURVEY_TIME     ? MS_POPT_SURVEY
-                                                       : 0;
+                    : opt == MSOCK_OPT_GROUP_TIMEOUT   ? MS_POPT_GROUP
+                    : (opt >= MSOCK_OPT_GROUP_MAX_CLIENTS && opt <= MSOCK_OPT_GROUP_MAX_BODY)
+                        ? MS_POPT_GROUP_HUB
+                        : 0;
     return (s->proto->options & need) == need ? 0 : MSOCK_ENOTSUP;
 }
 
