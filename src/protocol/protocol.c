@@ -36,6 +36,8 @@ static const struct {
     {&ms_protocol_surveyor, &ms_protocol_surveyor_raw},
     {&ms_protocol_respondent, &ms_protocol_respondent_raw},
     {&ms_protocol_bus, &ms_protocol_bus_raw},
+    {&ms_protocol_group_hub, NULL},
+    {&ms_protocol_group, NULL},
 };
 
 int msock_socket_open(msock_socket *s, int proto, int flags)
@@ -43,7 +45,9 @@ int msock_socket_open(msock_socket *s, int proto, int flags)
     if (s == NULL || (flags & ~MSOCK_OPEN_RAW))
         return MSOCK_EINVAL;
     for (size_t i = 0; i < MS_ARRAY_LEN(protocols); i++)
-        if (protocols[i].cooked->self == proto)
-            return ms_protocol_open((flags & MSOCK_OPEN_RAW) ? protocols[i].raw : protocols[i].cooked, s);
+        if (protocols[i].cooked->self == proto) {
+            const ms_protocol *p = (flags & MSOCK_OPEN_RAW) ? protocols[i].raw : protocols[i].cooked;
+            return p != NULL ? ms_protocol_open(p, s) : MSOCK_ENOTSUP;
+        }
     return MSOCK_ENOTSUP;
 }

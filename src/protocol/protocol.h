@@ -85,6 +85,7 @@ extern const ms_protocol ms_protocol_req, ms_protocol_req_raw;
 extern const ms_protocol ms_protocol_rep, ms_protocol_rep_raw;
 extern const ms_protocol ms_protocol_surveyor, ms_protocol_surveyor_raw;
 extern const ms_protocol ms_protocol_respondent, ms_protocol_respondent_raw;
+extern const ms_protocol ms_protocol_group_hub, ms_protocol_group; /* no raw modes */
 
 /* Opens a socket of protocol p and returns its handle. */
 int ms_protocol_open(const ms_protocol *p, msock_socket *out);
