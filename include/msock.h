@@ -348,9 +348,20 @@ MSOCK_API int msock_device(msock_socket a, msock_socket b);
 
 /* The group pattern (msock_group.7, docs/group-protocol.md). A hub routes between clients by
  * group; it needs no calls after it listens (msock_recv on a hub gives MSOCK_ENOTSUP). A group
- * socket dials one hub; each call below waits up to MSOCK_OPT_GROUP_TIMEOUT for its answer.
- * Names are 1..MSOCK_GROUP_NAME_MAX and passwords 0..MSOCK_GROUP_PASSWORD_MAX bytes, any bytes.
- * A member's id is its connection's 64-bit client id on the hub. */
+ * socket dials one hub (one connection at a time; the dialer redials after a drop, as a new
+ * client with a new id and no groups). Names are 1..MSOCK_GROUP_NAME_MAX and passwords
+ * 0..MSOCK_GROUP_PASSWORD_MAX bytes, any bytes. A member's id is its connection's 64-bit
+ * client id on the hub. msock_send and msock_sendmsg on a group socket give MSOCK_ENOTSUP.
+ *
+ * The calls (list, create, join, leave, delete, whoami, peers, relay) may be made from any
+ * number of threads at once; each waits up to MSOCK_OPT_GROUP_TIMEOUT, connecting included,
+ * and besides the errors listed with it may fail with: MSOCK_EINVAL (a bad argument, checked
+ * before anything is sent), MSOCK_ETIMEDOUT (no connection or no answer in time),
+ * MSOCK_ECONNRESET (the connection dropped first), the reason the hub gave for closing the
+ * connection (MSOCK_ENOSPC: too many clients; MSOCK_EACCES: too many wrong passwords; calls
+ * fail at once with it until a new connection is up), MSOCK_ECLOSED, and MSOCK_ENOTSUP on a
+ * socket that is not a group socket. Answers travel behind received messages: a receive queue
+ * left full holds them back. */
 MSOCK_API int msock_group_hub_open(msock_socket *s);
 MSOCK_API int msock_group_open(msock_socket *s);
 
@@ -380,14 +391,16 @@ MSOCK_API int msock_group_create(msock_socket s, const void *name, size_t name_l
                                  const void *password, size_t password_len,
                                  const void *master_password, size_t master_password_len,
                                  uint32_t capacity);
-/* Joins as role with that role's password; *group (may be NULL) gets the group's id.
- * MSOCK_ENOENT no such group, MSOCK_EACCES wrong password, MSOCK_ENOSPC full, MSOCK_EBUSY a
- * master is there already, MSOCK_EEXIST joined already. */
+/* Joins as role (enum msock_group_role) with that role's password; *group (may be NULL) gets
+ * the group's id. MSOCK_ENOENT no such group, MSOCK_EACCES wrong password, MSOCK_ENOSPC full,
+ * MSOCK_EBUSY a master is there already, MSOCK_EEXIST joined already. */
 MSOCK_API int msock_group_join(msock_socket s, const void *name, size_t name_len,
                                const void *password, size_t password_len, int role,
                                uint32_t *group);
+/* MSOCK_ENOENT: not in that group. */
 MSOCK_API int msock_group_leave(msock_socket s, uint32_t group);
-/* Master only (MSOCK_EPERM otherwise): members get MSOCK_GROUP_EV_DELETED and are removed. */
+/* Master only (MSOCK_EPERM otherwise; MSOCK_ENOENT no such group): members get
+ * MSOCK_GROUP_EV_DELETED and are removed. */
 MSOCK_API int msock_group_delete(msock_socket s, uint32_t group);
 /* This connection's client id. */
 MSOCK_API int msock_group_whoami(msock_socket s, uint64_t *id);
@@ -395,18 +408,26 @@ MSOCK_API int msock_group_whoami(msock_socket s, uint64_t *id);
 MSOCK_API int msock_group_peers(msock_socket s, uint64_t *ids, size_t *n);
 /* Delivers buf to every client in to[0..n) (1..MSOCK_GROUP_RELAY_MAX ids). When some are not
  * connected it returns MSOCK_ENOENT (the others got it) and fills up to *n_unknown of them into
- * unknown (may be NULL), setting *n_unknown to their number. */
+ * unknown, setting *n_unknown to their number (0 on success; both may be NULL).
+ * MSOCK_EMSGSIZE: len is over the hub's MSOCK_OPT_GROUP_MAX_BODY. */
 MSOCK_API int msock_group_relay(msock_socket s, const uint64_t *to, size_t n, const void *buf,
                                 size_t len, uint64_t *unknown, size_t *n_unknown);
 /* Sends to a joined group: a member's message goes to the master (to must be 0; MSOCK_ENOMASTER
- * when the group has none); the master's goes to every member (to = 0) or to member `to`. */
+ * when the group has none); the master's goes to every member (to = 0) or to member `to`.
+ * Checked first against what this client knows: MSOCK_ENOENT not in the group (or the
+ * connection dropped since), MSOCK_EINVAL a member giving `to`, MSOCK_ENOMASTER. Waits like
+ * msock_send (MSOCK_OPT_SEND_TIMEOUT, MSOCK_FLAG_NONBLOCK: MSOCK_EAGAIN). What the hub then
+ * cannot deliver (no such member, a body over its limit) comes back as
+ * MSOCK_GROUP_EV_UNDELIVERED. sendmsg takes m on success, replacing its header; on failure m
+ * stays the caller's as it was. */
 MSOCK_API int msock_group_send(msock_socket s, uint32_t group, uint64_t to, const void *buf,
                                size_t len, int flags);
 MSOCK_API int msock_group_sendmsg(msock_socket s, uint32_t group, uint64_t to, msock_msg *m,
                                   int flags);
 
 /* What a group socket received: data, a relayed message, or an event (kind >=
- * MSOCK_GROUP_EV_JOINED; its body is empty). */
+ * MSOCK_GROUP_EV_JOINED; its body is empty). Events reach only the groups' members: joined and
+ * left go to the master and the members, master joined / left and deleted to the members. */
 enum msock_group_kind {
     MSOCK_GROUP_DATA = 0,          /* group data; from = the sender's id */
     MSOCK_GROUP_RELAYED = 1,       /* a relay; group = 0, from = the sender's id */
@@ -426,7 +447,8 @@ typedef struct msock_group_rx {
     uint64_t from;
     int error;      /* MSOCK_E* for UNDELIVERED and DISCONNECTED, else 0 */
 } msock_group_rx;
-/* Receives like msock_recv / msock_recvmsg and says what it was (rx may be NULL). */
+/* Receives like msock_recv / msock_recvmsg and says what it was (rx may be NULL); the header
+ * the kind is read from stays in the message. */
 MSOCK_API int msock_group_recv(msock_socket s, msock_group_rx *rx, void *buf, size_t *len,
                                int flags);
 MSOCK_API int msock_group_recvmsg(msock_socket s, msock_group_rx *rx, msock_msg **m, int flags);

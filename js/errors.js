@@ -55,3 +55,21 @@ export class ProtocolError extends MsockError {
 export class AbortError extends MsockError {
   constructor(message = 'aborted') { super(message, 'ECANCELED'); }
 }
+
+/**
+ * A group call failed (docs/group-protocol.md). `code` is the name of the libmsock error
+ * the C client gives for the same failure: "ENOENT", "EEXIST", "EACCES", "ENOSPC", "EBUSY",
+ * "EPERM", "ENOMASTER", "EINVAL", "EMSGSIZE", or "ECONNRESET" when the connection to the hub
+ * dropped. `status` is the hub's status name (e.g. "DENIED") when the hub gave the reason.
+ */
+export class GroupError extends MsockError {
+  /**
+   * @param {string} code @param {string} message
+   * @param {string} [status] the hub's status name, e.g. "NOT_FOUND"
+   */
+  constructor(code, message, status) {
+    super(message, code);
+    /** @type {string | undefined} */
+    this.status = status;
+  }
+}

@@ -4,6 +4,7 @@
 // others no header at all.
 
 import { ClosedError, MsockError, NotSupportedError, StateError } from './errors.js';
+import { GroupSocket } from './group.js';
 import { Socket, makeWaiter } from './socket.js';
 import {
   bytesEqual, decodeText, hasPrefix, nextId, randomId, readU32, splitBacktrace, splitPair1,
@@ -392,12 +393,12 @@ export class SurveyorSocket extends Socket {
 const CLASSES = {
   pair: PairSocket, pair1: Pair1Socket, pub: PubSocket, sub: SubSocket, req: ReqSocket,
   rep: RepSocket, push: PushSocket, pull: PullSocket, surveyor: SurveyorSocket,
-  respondent: RespondentSocket, bus: BusSocket,
+  respondent: RespondentSocket, bus: BusSocket, group: GroupSocket,
 };
 
 /**
  * Make a socket of `role`: "req", "rep", "pub", "sub", "push", "pull", "pair",
- * "pair1", "bus", "surveyor" or "respondent".
+ * "pair1", "bus", "surveyor", "respondent" or "group" (a GroupSocket, see group.js).
  * @param {string} role @param {SocketOptions} [options] @returns {Socket}
  */
 export function socket(role, options) {

@@ -4,7 +4,7 @@
 
 /**
  * Role names and their SP numbers (protocol id * 16 + role), with the peer role.
- * See SP-WIRE.md §4.
+ * See SP-WIRE.md §4; the group client's number is from the SP local-use range.
  * @type {Readonly<Record<string, {number: number, peer: string}>>}
  */
 export const PROTOCOLS = Object.freeze({
@@ -19,6 +19,8 @@ export const PROTOCOLS = Object.freeze({
   surveyor: { number: 0x62, peer: 'respondent' },
   respondent: { number: 0x63, peer: 'surveyor' },
   bus: { number: 0x70, peer: 'bus' },
+  // libmsock's group pattern (docs/group-protocol.md), from the SP local-use range.
+  group: { number: 0xF01, peer: 'group-hub' },
 });
 
 /** Bit 31 marks the last word of a backtrace: the request or survey id. */

@@ -4,7 +4,9 @@
 #
 # Env: BENCH_REPS (default 3) repetitions of every cell; BENCH_QUICK=1 one fast pass with small
 # counts (smoke test); BENCH_TRANSPORTS (default "inproc ipc tcp ws") the transports measured;
-# libzmq has no ws (n/a there). A missing or failing program shows as n/a; this script never fails for it.
+# libzmq has no ws (n/a there); BENCH_TESTS (default "lat thr rr group") the kinds of cell run
+# (group: our group hub's broadcast and funnel over tcp, which the peers have no counterpart
+# for). A missing or failing program shows as n/a; this script never fails for it.
 # Outputs in BUILDDIR: perf-results.tsv (every run), perf-medians.tsv, perf-table.md (the table
 # printed at the end), perf-bench.log (stderr of failed runs) and, when gnuplot is installed,
 # perf-throughput.png and perf-latency.png (drawn by SRCDIR/perf/plot.gp).
@@ -30,17 +32,25 @@ LAT_SIZES="64 581"
 THR_SIZES="64 581 4096 65536"
 TRANSPORTS=${BENCH_TRANSPORTS:-inproc ipc tcp ws}
 RR_SIZE=581
+TESTS=${BENCH_TESTS:-lat thr rr group}
+GROUP_SIZE=1024
+GROUP_MEMBERS="100 1000"
 if [ "$QUICK" = 1 ]; then
 	LAT_RT=1000
 	RR_SECS=1
 	RR_CLIENTS="10 100"
 	TMO=30
+	GROUP_BCAST_DELIVERIES=200000
+	GROUP_FUNNEL_COUNT=20000
 else
 	LAT_RT=10000
 	RR_SECS=5
 	RR_CLIENTS="10 100 1000"
 	TMO=120
+	GROUP_BCAST_DELIVERIES=2000000
+	GROUP_FUNNEL_COUNT=500000
 fi
+runs() { case " $TESTS " in *" $1 "*) return 0 ;; esac; return 1; } # KIND: is it measured?
 
 # Our reqrep_bench also runs 5000 clients when the fd limit allows one process to hold both
 # ends of 5000 connections and each client's readiness fd (three descriptors a client).
@@ -223,6 +233,31 @@ rr_cell() { # LIB CLIENTS
 	echo "${rps:-n/a}"
 }
 
+# Group hub over tcp, ours only: MODE broadcast (the master to every member; COUNT messages make
+# GROUP_BCAST_DELIVERIES deliveries) or funnel (the members to the master).
+group_cell() { # MODE MEMBERS
+	mode=$1 m=$2
+	if [ -z "$(prog_path ours group_bench)" ]; then
+		echo "n/a"
+		return
+	fi
+	if [ "$mode" = broadcast ]; then n=$((GROUP_BCAST_DELIVERIES / m)); else n=$GROUP_FUNNEL_COUNT; fi
+	# 1000 members take ~12 s to join (each join is told to every member before it).
+	run_one $((TMO + 180)) ours group_bench "$mode" "tcp://127.0.0.1:0" "$m" "$n" "$GROUP_SIZE" ||
+	    { echo "fail"; return; }
+	msgs=$(field "$TMP/r.out" "messages/s:")
+	drops=$(field "$TMP/r.out" "drops:")
+	rec ours "group_$mode" tcp "$GROUP_SIZE" "$m" "$n" msg_s "$msgs"
+	rec ours "group_$mode" tcp "$GROUP_SIZE" "$m" "$n" drops "$drops"
+	if [ "$mode" = broadcast ]; then
+		dps=$(field "$TMP/r.out" "deliveries/s:")
+		rec ours "group_$mode" tcp "$GROUP_SIZE" "$m" "$n" deliveries_s "$dps"
+		echo "${msgs:-n/a} msg/s, ${dps:-n/a} deliveries/s, ${drops:-n/a} drops"
+	else
+		echo "${msgs:-n/a} msg/s, ${drops:-n/a} drops"
+	fi
+}
+
 # ---- the run: every cell, libraries interleaved, REPS times ----
 printf 'rep\tlib\ttest\ttransport\tsize\tclients\tcount\tmetric\tvalue\n' >"$TSV"
 : >"$LOG"
@@ -238,21 +273,21 @@ START=$(date +%s)
 
 REP=1
 while [ "$REP" -le "$REPS" ]; do
-	for size in $LAT_SIZES; do
+	runs lat && for size in $LAT_SIZES; do
 		for tr in $TRANSPORTS; do
 			line="rep $REP/$REPS lat $tr $size B (us):"
 			for lib in $LIBS; do line="$line $lib $(lat_cell "$lib" "$tr" "$size")"; done
 			echo "$line" >&2
 		done
 	done
-	for size in $THR_SIZES; do
+	runs thr && for size in $THR_SIZES; do
 		for tr in $TRANSPORTS; do
 			line="rep $REP/$REPS thr $tr $size B (msg/s):"
 			for lib in $LIBS; do line="$line $lib $(thr_cell "$lib" "$tr" "$size")"; done
 			echo "$line" >&2
 		done
 	done
-	for c in $RR_CLIENTS $OURS_EXTRA; do
+	runs rr && for c in $RR_CLIENTS $OURS_EXTRA; do
 		line="rep $REP/$REPS reqrep tcp $c clients (req/s):"
 		for lib in $LIBS; do
 			if [ "$c" = "$OURS_EXTRA" ] && [ "$lib" != ours ]; then
@@ -261,6 +296,11 @@ while [ "$REP" -le "$REPS" ]; do
 			line="$line $lib $(rr_cell "$lib" "$c")"
 		done
 		echo "$line" >&2
+	done
+	runs group && for m in $GROUP_MEMBERS; do
+		for mode in broadcast funnel; do
+			echo "rep $REP/$REPS group $mode tcp $m members $GROUP_SIZE B: ours $(group_cell "$mode" "$m")" >&2
+		done
 	done
 	REP=$((REP + 1))
 done
@@ -292,11 +332,11 @@ END {
 ROWS=$TMP/rows
 : >"$ROWS"
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; } # LABEL TEST TR SIZE CLIENTS METRIC FMT
-for size in $LAT_SIZES; do
+runs lat && for size in $LAT_SIZES; do
 	for tr in $TRANSPORTS; do row "latency $size B, one-way avg, us" lat "$tr" "$size" 1 lat_avg_us us; done
 done
-for tr in $TRANSPORTS; do row "latency 64 B, one-way p99, us" lat "$tr" 64 1 lat_p99_us us; done
-for size in $THR_SIZES; do
+runs lat && for tr in $TRANSPORTS; do row "latency 64 B, one-way p99, us" lat "$tr" 64 1 lat_p99_us us; done
+runs thr && for size in $THR_SIZES; do
 	for tr in $TRANSPORTS; do
 		if [ "$size" = 65536 ]; then
 			row "throughput 64 KiB, MB/s" thr "$tr" "$size" 1 thr_mbit_s MBps
@@ -305,10 +345,17 @@ for size in $THR_SIZES; do
 		fi
 	done
 done
-for c in $RR_CLIENTS $OURS_EXTRA; do
+runs rr && for c in $RR_CLIENTS $OURS_EXTRA; do
 	row "reqrep $RR_SIZE B, $c clients, req/s" rr tcp "$RR_SIZE" "$c" rr_req_s count
 	row "reqrep $RR_SIZE B, $c clients, p50 us" rr tcp "$RR_SIZE" "$c" rr_p50_us us
 	row "reqrep $RR_SIZE B, $c clients, p99 us" rr tcp "$RR_SIZE" "$c" rr_p99_us us
+done
+runs group && for m in $GROUP_MEMBERS; do
+	row "group broadcast 1 KiB, $m members, master msg/s" group_broadcast tcp "$GROUP_SIZE" "$m" msg_s count
+	row "group broadcast 1 KiB, $m members, deliveries/s" group_broadcast tcp "$GROUP_SIZE" "$m" deliveries_s count
+	row "group broadcast 1 KiB, $m members, hub drops" group_broadcast tcp "$GROUP_SIZE" "$m" drops count
+	row "group funnel 1 KiB, $m members, msg/s at master" group_funnel tcp "$GROUP_SIZE" "$m" msg_s count
+	row "group funnel 1 KiB, $m members, hub drops" group_funnel tcp "$GROUP_SIZE" "$m" drops count
 done
 
 awk -F '\t' -v libs="$LIBS" '
@@ -358,7 +405,9 @@ echo "medians:     $MED"
 [ -s "$LOG" ] && echo "failures:    $LOG"
 
 # ---- plots ----
-if command -v gnuplot >/dev/null 2>&1; then
+if ! runs thr || ! runs rr; then
+	echo "plots:       skipped (they need the thr and rr cells)"
+elif command -v gnuplot >/dev/null 2>&1; then
 	for tr in tcp ipc; do
 		awk -F '\t' -v tr="$tr" '
 		NR > 1 && $2 == "thr" && $3 == tr && $6 == "thr_mbit_s" { v[$1, $4] = $7 / 8; sz[$4] = 1 }

@@ -129,7 +129,7 @@ size_t ms_gw_put_u32(uint8_t *buf, size_t cap, uint32_t v);
 size_t ms_gw_put_u64(uint8_t *buf, size_t cap, uint64_t v);
 size_t ms_gw_put_str8(uint8_t *buf, size_t cap, ms_gw_str s);
 
-/* The libmsock error for a status (0 for OK), and the status for an error. */
+/* The libmsock error for a status (0 for OK, MSOCK_EPROTO for a status this version lacks). */
 int ms_gw_status_error(uint8_t status);
 
 #endif

@@ -41,6 +41,9 @@ struct ms_protocol {
     int send_policy;
     int recv_policy;
     unsigned options; /* ms_proto_opt bits */
+    /* The protocol's own thread takes every received message (the group hub routes them):
+     * msock_recv and MSOCK_OPT_RECV_FD give MSOCK_ENOTSUP. */
+    bool autonomous;
     size_t recv_maxsz; /* default MSOCK_OPT_RECV_MAXSZ when not 0 (the usual 1 MiB otherwise) */
     /* Private socket state: state_size bytes at s->proto_data, zeroed; init/fini around them
      * (init may fail with an error code). */

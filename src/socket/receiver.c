@@ -129,6 +129,21 @@ int ms_receiver_deliver(ms_socket *s, ms_pipe *p, msock_msg **head, bool force)
     return rv;
 }
 
+int ms_receiver_push(ms_socket *s, msock_msg *m)
+{
+    if (s->closed)
+        return MSOCK_ECLOSED;
+    if (!ms_msgq_can_put(&s->recvq, ms_msg_wire_len(m)))
+        return MSOCK_EAGAIN;
+    bool was_empty = ms_msgq_empty(&s->recvq);
+    ms_msgq_put_force(&s->recvq, m);
+    atomic_store_explicit(&s->recv_ready, s->recvq.count, memory_order_release);
+    if (was_empty)
+        ms_socket_update_fds(s);
+    pthread_cond_signal(&s->recv_cv);
+    return 0;
+}
+
 void ms_receiver_remove(ms_socket *s, ms_pipe *p)
 {
     if (!p->rx_blocked)

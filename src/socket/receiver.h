@@ -25,6 +25,10 @@ static inline void ms_receiver_note_send(uint32_t socket_id)
 {
     ms_receiver_last_send = socket_id;
 }
+/* Under s->mtx: queues a message the protocol made itself (a local event) for msock_recv.
+ * 0, or MSOCK_EAGAIN when the queue is full, MSOCK_ECLOSED when the socket is: m stays the
+ * caller's then. */
+int ms_receiver_push(ms_socket *s, msock_msg *m);
 /* Under s->mtx: forget p (it is going away). */
 void ms_receiver_remove(ms_socket *s, ms_pipe *p);
 

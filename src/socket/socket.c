@@ -248,7 +248,7 @@ int ms_socket_send_buf(ms_socket *s, const void *buf, size_t len, int flags)
 
 int ms_socket_recv(ms_socket *s, msock_msg **m, int flags)
 {
-    if (s->proto->recv_policy == MS_RECV_NONE)
+    if (s->proto->recv_policy == MS_RECV_NONE || s->proto->autonomous)
         return MSOCK_ENOTSUP;
     int64_t timeout = atomic_load_explicit(&s->recv_timeout, memory_order_relaxed);
     int64_t deadline = ms_deadline_after(timeout);
@@ -318,6 +318,7 @@ int ms_socket_set(ms_socket *s, int opt, const ms_optval *v)
     else
         rv = ms_opts_set(&s->opts, opt, v);
     if (rv == 0) {
+        atomic_fetch_add_explicit(&s->opts_gen, 1, memory_order_release);
         atomic_store_explicit(&s->send_timeout, s->opts.send_timeout, memory_order_relaxed);
         atomic_store_explicit(&s->recv_timeout, s->opts.recv_timeout, memory_order_relaxed);
     }
@@ -342,7 +343,9 @@ int ms_socket_get(ms_socket *s, int opt, ms_optval *v, char *buf, size_t *len)
     case MSOCK_OPT_PROTOCOL_NAME: v->v.str = s->proto->name; break;
     case MSOCK_OPT_PEER_NAME: v->v.str = s->proto->peer_name; break;
     case MSOCK_OPT_RECV_FD:
-        rv = s->proto->recv_policy == MS_RECV_NONE ? MSOCK_ENOTSUP : socket_make_fd(s, &s->recv_fd);
+        rv = s->proto->recv_policy == MS_RECV_NONE || s->proto->autonomous
+                 ? MSOCK_ENOTSUP
+                 : socket_make_fd(s, &s->recv_fd);
         v->v.i = s->recv_fd;
         break;
     case MSOCK_OPT_SEND_FD:

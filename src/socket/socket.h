@@ -22,6 +22,7 @@ struct ms_socket {
     _Alignas(64) pthread_mutex_t mtx;
     pthread_cond_t recv_cv, send_cv, pipes_cv;
     ms_opts opts;
+    atomic_uint opts_gen; /* bumped by every option set: a protocol thread's copy is stale */
     /* opts.send_timeout and opts.recv_timeout, readable without the lock on every call */
     atomic_int_fast64_t send_timeout, recv_timeout;
     bool closing, closed;

@@ -217,8 +217,9 @@ static int conn_read(ms_stream_conn *c)
             if (!conn_deliver(c, head))
                 return 0;
         }
-        /* A short read emptied the kernel buffer: new data brings a new edge. */
-        if (got < want)
+        /* A short read emptied the kernel buffer: new data brings a new edge. The end of the
+         * stream brings none if it came with the data we just read. */
+        if (got < want && !c->rx_hup)
             return 0;
     }
     return 0;
@@ -319,6 +320,8 @@ static void conn_event(ms_ev *ev, uint32_t events)
     ms_stream_conn *c = MS_CONTAINER_OF(ev, ms_stream_conn, ev);
     if (c->closed)
         return;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rx_hup = true;
     if (!c->established) {
         conn_handshake_io(c);
         return;

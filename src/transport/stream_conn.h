@@ -28,6 +28,7 @@ struct ms_stream_conn {
     ms_timer hs_timer;
     ms_sp_decoder dec;
     bool rx_paused; /* the socket queue is full: read again on recv_resume */
+    bool rx_hup;    /* the peer shut its side: read to the end, a short read is no sign */
     bool rx_big;    /* the last message was big: read the next prefix alone */
     ms_task resume_task, close_task, free_task, flush_task;
 

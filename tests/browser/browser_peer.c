@@ -2,6 +2,8 @@
  * role on ws://127.0.0.1:PORT/<role>, answers REP and RESPONDENT traffic by itself, and runs
  * the other sockets on command from run_browser_tests.mjs: one command line on stdin, one
  * "ok ..." or "err ..." line on stdout. Message bodies travel as hex ("-" for empty).
+ * A group hub listens on ws://127.0.0.1:PORT/group-hub and on inproc://browser_peer_hub, where
+ * C group clients (c1..c4, on command) meet the browser's.
  *
  *   browser_peer [--port N] [--origin ORIGIN]
  *
@@ -18,6 +20,16 @@
  *   subscribe HEX                  (on the SUB socket)
  *   pipes SOCK N MS -> ok          (waits until SOCK has exactly N connections)
  *   quit                           (closes every socket cleanly and exits 0)
+ * Group clients (C is c1..c4; names, passwords and bodies in hex; ids and groups in decimal;
+ * errors as "err what: MSOCK_E..."):
+ *   gopen C MS -> ok ID            (a client dials the hub over inproc; its id)
+ *   gclose C MS                    gwhoami C MS -> ok ID      gpeers C MS -> ok N ID...
+ *   gcreate C NAME PW MPW CAP MS   gjoin C NAME PW ROLE MS -> ok GROUP (ROLE 0 member, 1 master)
+ *   gleave C GROUP MS              gdelete C GROUP MS         gsend C GROUP TO HEX MS
+ *   grelay C ID,ID... HEX MS       (-> err ...: MSOCK_ENOENT unknown ID,ID... when some are)
+ *   grecv C MS -> ok KIND GROUP FROM HEX ERROR  (KIND data, relayed, joined, left,
+ *                                  master-joined, master-left, deleted, undelivered,
+ *                                  disconnected; ERROR an MSOCK_E name or "-")
  * End of input also exits. */
 #include <msock.h>
 
@@ -29,6 +41,8 @@
 
 #define RECV_MAXSZ (4u * 1024 * 1024) /* the tests send 1 MiB plus headers */
 #define LINE_MAX_LEN (64 * 1024)
+#define GROUP_HUB_INPROC "inproc://browser_peer_hub"
+#define GROUP_KDF_ITERATIONS 1000 /* the least allowed: hashing fast keeps the cases quick */
 
 typedef struct role {
     const char *name; /* command name, and the URL path */
@@ -38,6 +52,7 @@ typedef struct role {
     thrd_t echo; /* REP and RESPONDENT answer on their own thread */
     bool echoes;
     const char *origins; /* MSOCK_OPT_WS_ORIGINS, when set */
+    bool group_hub;      /* also listens on GROUP_HUB_INPROC for the C group clients */
 } role;
 
 static role roles[] = {
@@ -57,6 +72,7 @@ static role roles[] = {
      .open = msock_rep_open,
      .echoes = true,
      .origins = "http://foreign.invalid"},
+    {.name = "group-hub", .open = msock_group_hub_open, .group_hub = true},
 };
 #define NROLES (sizeof roles / sizeof roles[0])
 
@@ -157,6 +173,10 @@ static unsigned listen_all(unsigned port)
             rv = msock_socket_set_size(r->sock, MSOCK_OPT_RECV_MAXSZ, RECV_MAXSZ);
         if (rv == 0 && r->origins)
             rv = msock_socket_set_string(r->sock, MSOCK_OPT_WS_ORIGINS, r->origins);
+        if (rv == 0 && r->group_hub)
+            rv = msock_socket_set_int(r->sock, MSOCK_OPT_GROUP_KDF_ITERATIONS, GROUP_KDF_ITERATIONS);
+        if (rv == 0 && r->group_hub)
+            rv = msock_listen(r->sock, GROUP_HUB_INPROC, NULL, 0);
         snprintf(url, sizeof url, "ws://127.0.0.1:%u/%s", port, r->name);
         if (rv == 0)
             rv = msock_listen(r->sock, url, &r->listener, 0);
@@ -320,8 +340,234 @@ static void cmd_survey(msock_msg *m, size_t max, long ms)
         msock_msg_free(got[i]);
 }
 
+/* ---- group clients: C members and masters that meet the browser's on the hub ---- */
+
+static const char *const group_client_names[] = {"c1", "c2", "c3", "c4"};
+#define NGROUP_CLIENTS (sizeof group_client_names / sizeof group_client_names[0])
+static msock_socket group_clients[NGROUP_CLIENTS];
+static bool group_client_open[NGROUP_CLIENTS];
+
+/* The index of client `name`, or -1. */
+static int find_group_client(const char *name)
+{
+    for (size_t i = 0; i < NGROUP_CLIENTS; i++)
+        if (strcmp(group_client_names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Every group call of this command waits up to ms, for the hub or for a message. */
+static void group_timeouts(msock_socket g, long ms)
+{
+    msock_socket_set_ms(g, MSOCK_OPT_GROUP_TIMEOUT, ms);
+    msock_socket_set_ms(g, MSOCK_OPT_RECV_TIMEOUT, ms);
+    msock_socket_set_ms(g, MSOCK_OPT_SEND_TIMEOUT, ms);
+}
+
+static void cmd_gopen(int c, long ms)
+{
+    if (group_client_open[c]) {
+        puts("err already open");
+        return;
+    }
+    msock_socket g;
+    uint64_t id = 0;
+    int rv = msock_group_open(&g);
+    if (rv != 0) {
+        reply_err("group open", rv);
+        return;
+    }
+    group_timeouts(g, ms);
+    if ((rv = msock_socket_set_size(g, MSOCK_OPT_RECV_MAXSZ, RECV_MAXSZ)) == 0 &&
+        (rv = msock_dial(g, GROUP_HUB_INPROC, NULL, 0)) == 0)
+        rv = msock_group_whoami(g, &id);
+    if (rv != 0) {
+        msock_close(g);
+        reply_err("group dial", rv);
+        return;
+    }
+    group_clients[c] = g;
+    group_client_open[c] = true;
+    printf("ok %llu\n", (unsigned long long)id);
+}
+
+static void print_group_error(const char *what, int rv, const uint64_t *unknown, size_t n)
+{
+    printf("err %s: %s", what, msock_errname(rv));
+    if (n > 0)
+        fputs(" unknown ", stdout);
+    for (size_t i = 0; i < n; i++)
+        printf("%s%llu", i ? "," : "", (unsigned long long)unknown[i]);
+    putchar('\n');
+}
+
+static void reply_group(const char *what, int rv)
+{
+    if (rv != 0)
+        print_group_error(what, rv, NULL, 0);
+    else
+        puts("ok");
+}
+
+/* ID,ID,... into ids; returns their number, 0 when malformed. */
+static size_t parse_ids(const char *list, uint64_t *ids, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = list;; p++) {
+        char *end;
+        if (n == cap)
+            return 0;
+        ids[n++] = strtoull(p, &end, 10);
+        if (end == p || (*end != ',' && *end != '\0'))
+            return 0;
+        if (*end == '\0')
+            return n;
+        p = end;
+    }
+}
+
+static void cmd_grelay(msock_socket g, const char *list, msock_msg *m)
+{
+    uint64_t ids[MSOCK_GROUP_RELAY_MAX], unknown[MSOCK_GROUP_RELAY_MAX];
+    size_t n_unknown = MSOCK_GROUP_RELAY_MAX;
+    size_t n = parse_ids(list, ids, MSOCK_GROUP_RELAY_MAX);
+    if (n == 0) {
+        puts("err bad id list");
+        return;
+    }
+    int rv = msock_group_relay(g, ids, n, msock_msg_body(m), msock_msg_len(m), unknown, &n_unknown);
+    if (rv == MSOCK_ENOENT)
+        print_group_error("relay", rv, unknown, n_unknown < MSOCK_GROUP_RELAY_MAX ? n_unknown : 0);
+    else
+        reply_group("relay", rv);
+}
+
+static const char *group_kind_name(int kind)
+{
+    /* Indexed by enum msock_group_kind. */
+    static const char *const names[] = {
+        "data",        "relayed", "joined",      "left",         "master-joined",
+        "master-left", "deleted", "undelivered", "disconnected",
+    };
+    return kind >= 0 && (size_t)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+static void cmd_grecv(msock_socket g)
+{
+    msock_group_rx rx;
+    msock_msg *m;
+    int rv = msock_group_recvmsg(g, &rx, &m, 0);
+    if (rv != 0) {
+        reply_err("group recv", rv);
+        return;
+    }
+    printf("ok %s %lu %llu ", group_kind_name(rx.kind), (unsigned long)rx.group,
+           (unsigned long long)rx.from);
+    print_hex(m);
+    printf(" %s\n", rx.error != 0 ? msock_errname(rx.error) : "-");
+    msock_msg_free(m);
+}
+
+static void cmd_gpeers(msock_socket g)
+{
+    uint64_t ids[64];
+    size_t n = sizeof ids / sizeof ids[0];
+    int rv = msock_group_peers(g, ids, &n);
+    if (rv != 0) {
+        reply_err("peers", rv);
+        return;
+    }
+    printf("ok %zu", n);
+    for (size_t i = 0; i < n && i < sizeof ids / sizeof ids[0]; i++)
+        printf(" %llu", (unsigned long long)ids[i]);
+    putchar('\n');
+}
+
+/* The group commands: argv[1] is the client. Returns false when cmd is none of them. */
+static bool run_group_command(int argc, char **argv, long ms)
+{
+    const char *cmd = argv[0];
+    if (cmd[0] != 'g' || argc < 3)
+        return false;
+    int c = find_group_client(argv[1]);
+    if (c < 0) {
+        printf("err no group client %s\n", argv[1]);
+        return true;
+    }
+    if (strcmp(cmd, "gopen") == 0 && argc == 3) {
+        cmd_gopen(c, ms);
+        return true;
+    }
+    if (!group_client_open[c]) {
+        printf("err group client %s is not open\n", argv[1]);
+        return true;
+    }
+    msock_socket g = group_clients[c];
+    group_timeouts(g, ms);
+    msock_msg *a = NULL, *b = NULL, *d = NULL;
+    uint64_t id;
+    uint32_t group;
+    if (strcmp(cmd, "gclose") == 0 && argc == 3) {
+        group_client_open[c] = false;
+        reply_group("close", msock_close(g));
+    } else if (strcmp(cmd, "gwhoami") == 0 && argc == 3) {
+        int rv = msock_group_whoami(g, &id);
+        if (rv == 0)
+            printf("ok %llu\n", (unsigned long long)id);
+        else
+            reply_err("whoami", rv);
+    } else if (strcmp(cmd, "gpeers") == 0 && argc == 3) {
+        cmd_gpeers(g);
+    } else if (strcmp(cmd, "grecv") == 0 && argc == 3) {
+        cmd_grecv(g);
+    } else if (strcmp(cmd, "gcreate") == 0 && argc == 7) {
+        if ((a = msg_from_hex(argv[2])) && (b = msg_from_hex(argv[3])) && (d = msg_from_hex(argv[4])))
+            reply_group("create", msock_group_create(g, msock_msg_body(a), msock_msg_len(a),
+                                                     msock_msg_body(b), msock_msg_len(b),
+                                                     msock_msg_body(d), msock_msg_len(d),
+                                                     (uint32_t)strtoul(argv[5], NULL, 10)));
+        else
+            puts("err bad hex");
+    } else if (strcmp(cmd, "gjoin") == 0 && argc == 6) {
+        if ((a = msg_from_hex(argv[2])) && (b = msg_from_hex(argv[3]))) {
+            int rv = msock_group_join(g, msock_msg_body(a), msock_msg_len(a), msock_msg_body(b),
+                                      msock_msg_len(b), atoi(argv[4]), &group);
+            if (rv == 0)
+                printf("ok %lu\n", (unsigned long)group);
+            else
+                reply_err("join", rv);
+        } else
+            puts("err bad hex");
+    } else if (strcmp(cmd, "gleave") == 0 && argc == 4) {
+        reply_group("leave", msock_group_leave(g, (uint32_t)strtoul(argv[2], NULL, 10)));
+    } else if (strcmp(cmd, "gdelete") == 0 && argc == 4) {
+        reply_group("delete", msock_group_delete(g, (uint32_t)strtoul(argv[2], NULL, 10)));
+    } else if (strcmp(cmd, "gsend") == 0 && argc == 6) {
+        if ((a = msg_from_hex(argv[4])))
+            reply_group("send", msock_group_send(g, (uint32_t)strtoul(argv[2], NULL, 10),
+                                                 strtoull(argv[3], NULL, 10), msock_msg_body(a),
+                                                 msock_msg_len(a), 0));
+        else
+            puts("err bad hex");
+    } else if (strcmp(cmd, "grelay") == 0 && argc == 5) {
+        if ((a = msg_from_hex(argv[3])))
+            cmd_grelay(g, argv[2], a);
+        else
+            puts("err bad hex");
+    } else {
+        return false;
+    }
+    msock_msg_free(a);
+    msock_msg_free(b);
+    msock_msg_free(d);
+    return true;
+}
+
 static void close_all(void)
 {
+    for (size_t i = 0; i < NGROUP_CLIENTS; i++)
+        if (group_client_open[i])
+            msock_close(group_clients[i]);
     for (size_t i = 0; i < NROLES; i++)
         msock_close(roles[i].sock);
     for (size_t i = 0; i < NROLES; i++)
@@ -332,9 +578,9 @@ static void close_all(void)
 /* Runs one command line; false for "quit". */
 static bool run_command(char *line)
 {
-    char *argv[6] = {0};
+    char *argv[8] = {0};
     int argc = 0;
-    for (char *tok = strtok(line, " \t\r\n"); tok && argc < 6; tok = strtok(NULL, " \t\r\n"))
+    for (char *tok = strtok(line, " \t\r\n"); tok && argc < 8; tok = strtok(NULL, " \t\r\n"))
         argv[argc++] = tok;
     if (argc == 0)
         return true;
@@ -345,7 +591,9 @@ static bool run_command(char *line)
     long ms = argc > 1 ? strtol(argv[argc - 1], NULL, 10) : 0;
     role *r = argc > 1 ? find_role(argv[1]) : NULL;
     msock_msg *m;
-    if (strcmp(cmd, "send") == 0 && argc == 4 && r) {
+    if (run_group_command(argc, argv, ms)) {
+        /* done */
+    } else if (strcmp(cmd, "send") == 0 && argc == 4 && r) {
         if ((m = msg_from_hex(argv[2])) != NULL)
             cmd_send(r, m, ms);
         else

@@ -190,6 +190,22 @@ export const cases = [
     },
   },
   {
+    name: 'group: browser member, C master: wrong password, data both ways, broadcast, to one, events',
+    async run(ctx) { await groupMemberWithCMaster(ctx); },
+  },
+  {
+    name: 'group: browser master, a C member and a second browser member: all, one, funnel, delete',
+    async run(ctx) { await groupBrowserMaster(ctx); },
+  },
+  {
+    name: 'group: list, whoami, peers, relay (unknown ids reported) between browser and C',
+    async run(ctx) { await groupIdentityAndRelay(ctx); },
+  },
+  {
+    name: 'group: the hub goes away: disconnected event, memberships gone, a new client after the redial',
+    async run(ctx) { await groupHubRestart(ctx); },
+  },
+  {
     name: 'reconnect after the C peer is killed (SIGKILL): backoff, then traffic on the same port',
     async run(ctx) { await reconnect(ctx, 'kill'); },
   },
@@ -241,4 +257,164 @@ async function reconnect(ctx, how) {
   await ctx.peer.cmd('pipes pub 1', OP_MS);
   await ctx.peer.cmd(`send pub ${hex('back again')}`, OP_MS);
   equal(text(await T('recv', 'sub', OP_MS)), 'back again', 'sub after the restart');
+}
+
+// ---- the group pattern: browser GroupSockets and C group clients (c1..c4) on browser_peer's hub,
+// which the browser reaches over ws:// and the C clients over inproc.
+
+/** A group call in the page that must succeed; its value (ids as decimal strings). */
+async function gcall(T, name, method, ...args) {
+  const r = await T('gcall', name, method, args);
+  if (r.error) throw new Error(`${name}.${method}: ${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+/** A group call in the page that must fail with `code`; its error. */
+async function gfail(T, name, method, code, ...args) {
+  const r = await T('gcall', name, method, args);
+  check(r.error, `${name}.${method} succeeded, wanted ${code}`);
+  equal(r.error.code, code, `${name}.${method} error`);
+  return r.error;
+}
+
+/** The next item of a browser group socket, as "kind event group from text error". */
+async function grecv(T, name) {
+  const it = await T('grecv', name, OP_MS);
+  return [it.kind, it.event || '-', it.group, it.from, text(it.data || '-') || '-', it.error || '-'].join(' ');
+}
+
+/** The next item of a C group client, in the same shape (C names events as msock.h does). */
+async function crecv(peer, client) {
+  const [kind, group, from, body, error] = (await peer.cmd(`grecv ${client}`, OP_MS)).split(' ');
+  const events = {
+    joined: 'member-joined', left: 'member-left', 'master-joined': 'master-joined',
+    'master-left': 'master-left', deleted: 'group-deleted', undelivered: 'undelivered',
+    disconnected: 'disconnected',
+  };
+  const k = events[kind] ? 'event' : kind;
+  return [k, events[kind] || '-', Number(group), from, text(body) || '-', error].join(' ');
+}
+
+/** The browser item expected, in grecv's shape. */
+const item = (kind, event, group, from, body = '-', error = '-') =>
+  [kind, event, group, from, body, error].join(' ');
+
+async function groupMemberWithCMaster({ T, peer, url }) {
+  await T('gopen', 'm', url('group-hub'), OP_MS);
+  const g = await gcall(T, 'm', 'create', 'room a', 'member pw', 'master pw', 10);
+  await gfail(T, 'm', 'create', 'EEXIST', 'room a', 'x', 'y', 10);
+  const c1 = await peer.cmd('gopen c1', OP_MS);
+  equal(await peer.cmd(`gjoin c1 ${hex('room a')} ${hex('master pw')} 1`, OP_MS), String(g), 'C master joined');
+
+  const denied = await gfail(T, 'm', 'join', 'EACCES', 'room a', 'wrong');
+  equal(denied.status, 'DENIED', 'hub status');
+  await gfail(T, 'm', 'join', 'ENOENT', 'no such room', 'member pw');
+  await gfail(T, 'm', 'join', 'EBUSY', 'room a', 'master pw', { master: true });
+  equal(await gcall(T, 'm', 'join', 'room a', 'member pw'), g, 'browser joined');
+  await gfail(T, 'm', 'join', 'EEXIST', 'room a', 'member pw');
+  const me = await gcall(T, 'm', 'whoami');
+  equal(await crecv(peer, 'c1'), item('event', 'member-joined', g, me), 'C master saw the browser join');
+
+  await gcall(T, 'm', 'send', g, 'hello master');
+  equal(await crecv(peer, 'c1'), item('data', '-', g, me, 'hello master'), 'C master got');
+  await gfail(T, 'm', 'send', 'EINVAL', g, 'a member cannot pick', { to: `id:${c1}` });
+  await peer.cmd(`gsend c1 ${g} 0 ${hex('to all')}`, OP_MS);
+  await peer.cmd(`gsend c1 ${g} ${me} ${hex('just you')}`, OP_MS);
+  equal(await grecv(T, 'm'), item('data', '-', g, c1, 'to all'), 'broadcast');
+  equal(await grecv(T, 'm'), item('data', '-', g, c1, 'just you'), 'to one');
+
+  // Another member joins, then the master leaves: the browser hears both.
+  const c2 = await peer.cmd('gopen c2', OP_MS);
+  equal(await peer.cmd(`gjoin c2 ${hex('room a')} ${hex('member pw')} 0`, OP_MS), String(g), 'C member joined');
+  equal(await grecv(T, 'm'), item('event', 'member-joined', g, c2), 'member joined event');
+  await peer.cmd(`gleave c1 ${g}`, OP_MS);
+  equal(await grecv(T, 'm'), item('event', 'master-left', g, c1), 'master left event');
+  await gfail(T, 'm', 'send', 'ENOMASTER', g, 'anyone?');
+  await gcall(T, 'm', 'leave', g);
+  await gfail(T, 'm', 'send', 'ENOENT', g, 'gone');
+}
+
+async function groupBrowserMaster({ T, peer, url }) {
+  await T('gopen', 'boss', url('group-hub'), OP_MS);
+  await T('gopen', 'b2', url('group-hub'), OP_MS);
+  const g = await gcall(T, 'boss', 'create', 'stage, 1', 'pw', 'boss pw', 5);
+  equal(await gcall(T, 'boss', 'join', 'stage, 1', 'boss pw', { master: true }), g, 'browser master joined');
+  const boss = await gcall(T, 'boss', 'whoami');
+  const b2 = await gcall(T, 'b2', 'whoami');
+  const cm = await peer.cmd('gopen c3', OP_MS);
+
+  equal(await peer.cmd(`gjoin c3 ${hex('stage, 1')} ${hex('pw')} 0`, OP_MS), String(g), 'C member joined');
+  equal(await grecv(T, 'boss'), item('event', 'member-joined', g, cm), 'master saw C join');
+  equal(await gcall(T, 'b2', 'join', 'stage, 1', 'pw'), g, 'second browser joined');
+  equal(await grecv(T, 'boss'), item('event', 'member-joined', g, b2), 'master saw b2 join');
+  equal(await crecv(peer, 'c3'), item('event', 'member-joined', g, b2), 'C member saw b2 join');
+
+  await gcall(T, 'boss', 'send', g, 'to all');
+  await gcall(T, 'boss', 'send', g, 'only C', { to: `id:${cm}` });
+  await gcall(T, 'boss', 'send', g, 'only b2', { to: `id:${b2}` });
+  equal(await crecv(peer, 'c3'), item('data', '-', g, boss, 'to all'), 'C got the broadcast');
+  equal(await crecv(peer, 'c3'), item('data', '-', g, boss, 'only C'), 'C got its own');
+  equal(await grecv(T, 'b2'), item('data', '-', g, boss, 'to all'), 'b2 got the broadcast');
+  // Had b2 got "only C", it would come before its own.
+  equal(await grecv(T, 'b2'), item('data', '-', g, boss, 'only b2'), 'b2 got its own');
+
+  await peer.cmd(`gsend c3 ${g} 0 ${hex('from C')}`, OP_MS);
+  await gcall(T, 'b2', 'send', g, 'from b2');
+  const funnel = [await grecv(T, 'boss'), await grecv(T, 'boss')].sort();
+  equal(funnel.join(','), [item('data', '-', g, b2, 'from b2'), item('data', '-', g, cm, 'from C')].sort().join(','),
+    'the master got both');
+
+  // To a member that is not there: dropped, and the hub says so.
+  await gcall(T, 'boss', 'send', g, 'nobody', { to: 'id:1234567890123' });
+  equal(await grecv(T, 'boss'), item('event', 'undelivered', g, '1234567890123', '-', 'ENOENT'), 'undelivered');
+
+  await gfail(T, 'b2', 'delete', 'EPERM', g);
+  await gcall(T, 'boss', 'delete', g);
+  equal(await crecv(peer, 'c3'), item('event', 'group-deleted', g, boss), 'C member told');
+  equal(await grecv(T, 'b2'), item('event', 'group-deleted', g, boss), 'b2 told');
+  await gfail(T, 'b2', 'send', 'ENOENT', g, 'gone');
+  check(!(await gcall(T, 'boss', 'list')).some((x) => x.id === g), 'the group is gone from the list');
+}
+
+async function groupIdentityAndRelay({ T, peer, url }) {
+  await T('gopen', 'r', url('group-hub'), OP_MS);
+  const c1 = await peer.cmd('gopen c4', OP_MS);
+  const me = await gcall(T, 'r', 'whoami');
+  check(me !== c1 && me !== '0', `ids ${me} and ${c1}`);
+  const peers = await gcall(T, 'r', 'peers');
+  check(peers.includes(c1) && !peers.includes(me), `peers ${peers.join(',')}: want ${c1}, not ${me}`);
+  const [n, ...cPeers] = (await peer.cmd('gpeers c4', OP_MS)).split(' ');
+  check(cPeers.includes(me) && Number(n) === cPeers.length, `C peers ${cPeers.join(',')}: want ${me}`);
+
+  // Any bytes in a name: a comma, a space, a NUL, a byte that is not UTF-8.
+  const nameHex = hex('a, b') + '00ff';
+  await peer.cmd(`gcreate c4 ${nameHex} ${hex('p')} ${hex('m')} 7`, OP_MS);
+  const listed = (await gcall(T, 'r', 'list')).find((x) => x.nameBytes === nameHex);
+  check(listed, `no group named ${nameHex} in the list`);
+  equal(JSON.stringify([listed.members, listed.capacity, listed.hasMaster]), '[0,7,false]', 'list entry');
+
+  await gcall(T, 'r', 'relay', [`id:${c1}`], 'relayed to C');
+  equal(await crecv(peer, 'c4'), item('relayed', '-', 0, me, 'relayed to C'), 'C got the relay');
+  const err = await gfail(T, 'r', 'relay', 'ENOENT', [`id:${c1}`, 'id:987654321987'], 'some unknown');
+  equal(JSON.stringify(err.unknown), '["987654321987"]', 'unknown ids');
+  equal(await crecv(peer, 'c4'), item('relayed', '-', 0, me, 'some unknown'), 'the known one got it');
+  await peer.cmd(`grelay c4 ${me} ${hex('relayed to the browser')}`, OP_MS);
+  equal(await grecv(T, 'r'), item('relayed', '-', 0, c1, 'relayed to the browser'), 'browser got the relay');
+  const cerr = await peer.cmd(`grelay c4 ${me},55555 ${hex('x')}`, OP_MS).catch((e) => e.message);
+  check(/MSOCK_ENOENT unknown 55555/.test(cerr), `C relay with an unknown id: ${cerr}`);
+}
+
+async function groupHubRestart(ctx) {
+  const { T, url } = ctx;
+  await T('gopen', 'h', url('group-hub'), OP_MS, RECONNECT);
+  const g = await gcall(T, 'h', 'create', 'restart', '', '', 3);
+  equal(await gcall(T, 'h', 'join', 'restart', ''), g, 'joined');
+  await ctx.stopPeer('kill');
+  const gone = await T('grecv', 'h', OP_MS);
+  equal(`${gone.event} ${gone.error}`, 'disconnected ECONNRESET', 'disconnect item');
+  await gfail(T, 'h', 'send', 'ENOENT', g, 'no membership any more');
+  await ctx.startPeer();
+  // A call made now waits for the redial, and the new hub knows nothing of the old groups.
+  check(Number(await gcall(T, 'h', 'whoami')) > 0, 'an id from the new hub');
+  await gfail(T, 'h', 'join', 'ENOENT', 'restart', '');
 }

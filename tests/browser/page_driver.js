@@ -1,9 +1,10 @@
 // page_driver.js: runs in the browser. It opens msock.js sockets on request of
 // run_browser_tests.mjs (through page.evaluate) and exposes small helpers on
 // window.T. Payloads cross the page boundary as hex strings so binary bodies
-// survive; every helper that waits takes a timeout in ms.
+// survive; every helper that waits takes a timeout in ms. Group client ids cross it
+// as decimal strings, because BigInts do not.
 
-import { socket, bytesEqual } from '/js/msock.js';
+import { socket, bytesEqual, GroupSocket } from '/js/msock.js';
 
 /**
  * Open sockets by name, with the reconnect events seen, who waits for more of them, and
@@ -48,6 +49,23 @@ function get(name) {
   const s = socks.get(name);
   if (!s) throw new Error(`no socket named ${name}`);
   return s;
+}
+
+/** Group call arguments: "id:N" strings become BigInt ids, inside arrays and objects too. */
+function groupArg(v) {
+  if (typeof v === 'string' && /^id:\d+$/.test(v)) return BigInt(v.slice(3));
+  if (Array.isArray(v)) return v.map(groupArg);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, groupArg(x)]));
+  return v;
+}
+
+/** Group call results for the runner: BigInts as decimal strings, bytes as hex. */
+function groupResult(v) {
+  if (typeof v === 'bigint') return String(v);
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map(groupResult);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, groupResult(x)]));
+  return v;
 }
 
 const T = {
@@ -135,6 +153,33 @@ const T = {
   clearReconnects(name) { get(name).reconnects.length = 0; },
 
   pipes(name) { return get(name).sock.pipes.length; },
+
+  /** A group socket named `name`, connected to the hub at `url` (GroupSocket.connect). */
+  async gopen(name, url, ms, options = {}) {
+    if (socks.has(name)) throw new Error(`socket ${name} already open`);
+    const sock = await GroupSocket.connect(url, { ...options, callTimeout: ms });
+    socks.set(name, { sock, reconnects: [], waiters: new Set(), started: new Map() });
+  },
+
+  /**
+   * Call `method` of group socket `name` with `args` ("id:N" for ids). Resolves with
+   * {value} (BigInts as strings, bytes as hex), or {error: {code, status, unknown}} when
+   * the call rejects, so that the runner can check error codes.
+   */
+  async gcall(name, method, args = []) {
+    const sock = get(name).sock;
+    try {
+      return { value: groupResult(await sock[method](...groupArg(args))) };
+    } catch (err) {
+      return { error: { code: err.code, status: err.status, message: err.message, unknown: groupResult(err.unknown) } };
+    }
+  },
+
+  /** The next item of group socket `name`: {kind, event, group, from, data (hex), error (code)}. */
+  async grecv(name, ms) {
+    const it = await get(name).sock.recv({ timeout: ms });
+    return { ...groupResult({ ...it, error: null }), error: it.error ? it.error.code : null };
+  },
 
   stats(name) { return { ...get(name).sock.stats }; },
 

@@ -1,4 +1,5 @@
-/* protoutil.h: header-only helpers of the protocol tests: linked sockets, stats, a raw SP peer. */
+/* protoutil.h: header-only helpers of the protocol tests: linked sockets, stats, a raw SP peer,
+ * group hubs and clients. */
 /* Include it after cmocka.h and testutil.h. */
 #ifndef PROTOUTIL_H
 #define PROTOUTIL_H
@@ -323,6 +324,140 @@ static inline bool pu_raw_is_open(int fd)
     uint8_t byte;
     ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+}
+
+/* ---- the group pattern ---- */
+
+/* Hubs in tests hash passwords with the fewest PBKDF2 rounds allowed: the default 100,000 costs
+ * tens of milliseconds per create and join, too slow for tests that make hundreds. */
+#define PU_GROUP_FAST_KDF 1000
+#define PU_MEMBER_PW "member pw"
+#define PU_MASTER_PW "master pw"
+
+/* A group hub with fast password hashing and bounded waits. */
+static inline pu_node pu_hub_open(void)
+{
+    pu_node hub = pu_node_open(msock_group_hub_open);
+    TU_OK(msock_socket_set_int(hub.sock, MSOCK_OPT_GROUP_KDF_ITERATIONS, PU_GROUP_FAST_KDF));
+    return hub;
+}
+
+/* A group client whose calls and receives wait at most TU_DEADLINE_MS, dialed to a hub at url
+ * (a blocking dial: it returns once connected). */
+static inline msock_socket pu_group_client(const char *url)
+{
+    msock_socket s = tu_socket_bounded(msock_group_open);
+    TU_OK(msock_socket_set_ms(s, MSOCK_OPT_GROUP_TIMEOUT, TU_DEADLINE_MS));
+    int rc = msock_dial(s, url, NULL, 0);
+    if (rc != 0)
+        fail_msg("group client dialing %s: %s", url, tu_errname(rc));
+    return s;
+}
+
+/* Creates the group `name` (a C string) with PU_MEMBER_PW and PU_MASTER_PW. */
+static inline void pu_group_create(msock_socket s, const char *name, uint32_t capacity)
+{
+    TU_OK(msock_group_create(s, name, strlen(name), PU_MEMBER_PW, strlen(PU_MEMBER_PW),
+                             PU_MASTER_PW, strlen(PU_MASTER_PW), capacity));
+}
+
+/* Joins `name` with the right password for role; returns the group's id (never 0). */
+static inline uint32_t pu_group_join(msock_socket s, const char *name, int role)
+{
+    const char *pw = role == MSOCK_GROUP_MASTER ? PU_MASTER_PW : PU_MEMBER_PW;
+    uint32_t group = 0;
+    int rc = msock_group_join(s, name, strlen(name), pw, strlen(pw), role, &group);
+    if (rc != 0)
+        fail_msg("join \"%s\" as %s: %s", name, role == MSOCK_GROUP_MASTER ? "master" : "member",
+                 tu_errname(rc));
+    assert_true(group != 0);
+    return group;
+}
+
+static inline uint64_t pu_group_whoami(msock_socket s)
+{
+    uint64_t id = 0;
+    TU_OK(msock_group_whoami(s, &id));
+    assert_true(id != 0);
+    return id;
+}
+
+static inline const char *pu_group_kind_name(int kind)
+{
+    static const char *const names[] = {"DATA",          "RELAYED",     "EV_JOINED",
+                                        "EV_LEFT",       "EV_MASTER_JOINED",
+                                        "EV_MASTER_LEFT", "EV_DELETED", "EV_UNDELIVERED",
+                                        "EV_DISCONNECTED"};
+    return kind >= 0 && kind < (int)(sizeof(names) / sizeof(names[0])) ? names[kind] : "?";
+}
+
+/* Receives one message and checks what it is: kind, group, from, error and the body (an event's
+ * body is empty: pass NULL, 0). */
+static inline void pu_group_expect_rx(msock_socket s, int kind, uint32_t group, uint64_t from,
+                                      int error, const void *body, size_t len)
+{
+    size_t cap = len + 64;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got = cap;
+    msock_group_rx rx;
+    memset(&rx, 0xAB, sizeof(rx));
+    int rc = msock_group_recv(s, &rx, buf, &got, 0);
+    if (rc != 0)
+        fail_msg("group recv (want %s in group %u from %llu): %s", pu_group_kind_name(kind),
+                 (unsigned)group, (unsigned long long)from, tu_errname(rc));
+    if (rx.kind != kind || rx.group != group || rx.from != from || rx.error != error)
+        fail_msg("received %s group %u from %llu error %s (%zu bytes), want %s group %u from "
+                 "%llu error %s",
+                 pu_group_kind_name(rx.kind), (unsigned)rx.group, (unsigned long long)rx.from,
+                 tu_errname(rx.error), got, pu_group_kind_name(kind), (unsigned)group,
+                 (unsigned long long)from, tu_errname(error));
+    if (got != len || (len > 0 && memcmp(buf, body, len) != 0))
+        fail_msg("%s body of %zu bytes \"%.*s\", want %zu bytes \"%.*s\"",
+                 pu_group_kind_name(kind), got, (int)(got < 40 ? got : 40), (const char *)buf,
+                 len, (int)(len < 40 ? len : 40), (const char *)body);
+    free(buf);
+}
+
+static inline void pu_group_expect_data(msock_socket s, uint32_t group, uint64_t from,
+                                        const char *text)
+{
+    pu_group_expect_rx(s, MSOCK_GROUP_DATA, group, from, 0, text, strlen(text));
+}
+
+static inline void pu_group_expect_event(msock_socket s, int kind, uint32_t group, uint64_t who)
+{
+    pu_group_expect_rx(s, kind, group, who, 0, NULL, 0);
+}
+
+/* Fails if anything (data or event) can be received during window_ms. */
+static inline void pu_group_expect_none(msock_socket s, int64_t window_ms)
+{
+    int64_t deadline = tu_deadline_in(window_ms);
+    for (;;) {
+        uint8_t buf[64];
+        size_t len = sizeof(buf);
+        msock_group_rx rx;
+        int rc = msock_group_recv(s, &rx, buf, &len, MSOCK_FLAG_NONBLOCK);
+        if (rc == 0)
+            fail_msg("unexpected %s in group %u from %llu (%zu bytes)",
+                     pu_group_kind_name(rx.kind), (unsigned)rx.group,
+                     (unsigned long long)rx.from, len);
+        if (rc != MSOCK_EAGAIN)
+            fail_msg("group recv while expecting nothing: %s", tu_errname(rc));
+        if (tu_deadline_passed(deadline))
+            return;
+        tu_sleep_ms(5);
+    }
+}
+
+static inline void pu_group_send_str(msock_socket s, uint32_t group, uint64_t to,
+                                     const char *text)
+{
+    int rc = msock_group_send(s, group, to, text, strlen(text), 0);
+    if (rc != 0)
+        fail_msg("group send \"%s\" to group %u, member %llu: %s", text, (unsigned)group,
+                 (unsigned long long)to, tu_errname(rc));
 }
 
 #endif
