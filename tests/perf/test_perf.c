@@ -291,12 +291,55 @@ static void test_idle_conns_ipc(void **state)
     run_idle_conns(url);
 }
 
+/* group_bench with ten members: every message is delivered or counted as a drop. */
+static void run_group_bench(const char *mode, const char *url, const char *members,
+                            const char *count)
+{
+    tu_child *c =
+        spawn("group_bench", (const char *const[]){mode, url, members, count, "1024", NULL});
+    const char *out = finish(c, "group_bench");
+    assert_int_equal((int)line_value(out, "members: ", ""), atoi(members));
+    assert_int_equal((int)line_value(out, "message size: ", " [B]"), 1024);
+    assert_int_equal((int)line_value(out, "message count: ", ""), atoi(count));
+    expect_positive(out, "messages/s: ", "");
+    double delivered = line_value(out, "delivered: ", "");
+    double drops = line_value(out, "drops: ", "");
+    double want = atof(count) * (strcmp(mode, "broadcast") == 0 ? atof(members) : 1);
+    if (delivered + drops != want || delivered <= 0)
+        fail_msg("%s: %.0f delivered and %.0f dropped, want %.0f in all; output:\n%s", mode,
+                 delivered, drops, want, out);
+    if (strcmp(mode, "broadcast") == 0)
+        expect_positive(out, "deliveries/s: ", "");
+}
+
+static void test_group_broadcast_tcp(void **state)
+{
+    (void)state;
+    run_group_bench("broadcast", "tcp://127.0.0.1:0", "10", "200");
+}
+
+static void test_group_funnel_tcp(void **state)
+{
+    (void)state;
+    run_group_bench("funnel", "tcp://127.0.0.1:0", "10", "1000");
+}
+
+static void test_group_inproc(void **state)
+{
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof(url), "inproc://perf_group_%ld", (long)getpid());
+    run_group_bench("broadcast", url, "3", "100");
+    stop_kids(NULL);
+    run_group_bench("funnel", url, "3", "100");
+}
+
 static void test_help_and_bad_arguments(void **state)
 {
     (void)state;
     static const char *const programs[] = {"local_lat",  "remote_lat",   "local_thr",
                                            "remote_thr", "inproc_lat",   "inproc_thr",
-                                           "reqrep_bench", "idle_conns"};
+                                           "reqrep_bench", "idle_conns", "group_bench"};
     for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
         tu_child *c = spawn(programs[i], (const char *const[]){"--help", NULL});
         const char *out = finish(c, programs[i]);
@@ -304,12 +347,17 @@ static void test_help_and_bad_arguments(void **state)
         stop_kids(NULL);
 
         c = spawn(programs[i], (const char *const[]){"too", "many", "arguments", "here", "x",
-                                                     NULL});
+                                                     "y", NULL});
         assert_true(tu_child_wait_exit(c, CHILD_DEADLINE_MS));
         assert_true(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 2);
         stop_kids(NULL);
     }
     tu_child *c = spawn("inproc_lat", (const char *const[]){"64", "zero", NULL});
+    assert_true(tu_child_wait_exit(c, CHILD_DEADLINE_MS));
+    assert_true(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 1);
+    stop_kids(NULL);
+    c = spawn("group_bench", (const char *const[]){"sideways", "tcp://127.0.0.1:0", "1", "1",
+                                                   "1", NULL});
     assert_true(tu_child_wait_exit(c, CHILD_DEADLINE_MS));
     assert_true(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 1);
 }
@@ -343,6 +391,9 @@ int main(void)
         cmocka_unit_test_teardown(test_reqrep_tcp, stop_kids),
         cmocka_unit_test_teardown(test_idle_conns_tcp, stop_kids),
         cmocka_unit_test_teardown(test_idle_conns_ipc, stop_kids),
+        cmocka_unit_test_teardown(test_group_broadcast_tcp, stop_kids),
+        cmocka_unit_test_teardown(test_group_funnel_tcp, stop_kids),
+        cmocka_unit_test_teardown(test_group_inproc, stop_kids),
         cmocka_unit_test_teardown(test_help_and_bad_arguments, stop_kids),
     };
     tu_watchdog(900);
