@@ -241,8 +241,8 @@ static void test_open_bad_protocols(void **state)
     /* Unknown roles of known protocols, retired survey minors, unknown ids, and numbers that
      * only truncation to 16 bits would turn into a valid one. */
     static const int bad[] = {0,     1,    0x0f,  0x12, 0x22, 0x32, 0x40,    0x52,  0x60,
-                              0x61,  0x64, 0x71,  0x80, 0xf00, 0xffff, -1, -0x10, 0x10010,
-                              0x10030, 0x7fffffff};
+                              0x61,  0x64, 0x71,  0x80, 0xf02, 0xeff, 0xffff, -1, -0x10,
+                              0x10010, 0x10030, 0x10f00, 0x7fffffff};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         for (int raw = 0; raw < 2; raw++) {
             msock_socket s = MSOCK_SOCKET_INITIALIZER;
@@ -251,6 +251,17 @@ static void test_open_bad_protocols(void **state)
                 fail_msg("socket_open(0x%x, %s): got %s, want MSOCK_ENOTSUP", (unsigned)bad[i],
                          raw ? "raw" : "cooked", tu_errname(rc));
         }
+    }
+    /* The group protocols open by number, cooked only. */
+    static const int group[] = {MSOCK_PROTO_GROUP_HUB, MSOCK_PROTO_GROUP};
+    for (size_t i = 0; i < 2; i++) {
+        msock_socket s = MSOCK_SOCKET_INITIALIZER;
+        TU_EXPECT_RC(MSOCK_ENOTSUP, msock_socket_open(&s, group[i], MSOCK_OPEN_RAW));
+        TU_OK(msock_socket_open(&s, group[i], 0));
+        int proto = 0;
+        TU_OK(msock_socket_get_int(s, MSOCK_OPT_PROTOCOL, &proto));
+        assert_int_equal(proto, group[i]);
+        TU_OK(msock_close(s));
     }
     TU_EXPECT_RC(MSOCK_EINVAL, msock_socket_open(NULL, MSOCK_PROTO_REQ, 0));
     for (size_t i = 0; i < N_PROTOS; i++) {
