@@ -1,8 +1,10 @@
 /* cat_args.c: parses msockcat's command line. Long options may be abbreviated to any unique
- * prefix and take "--opt=value" or "--opt value", as in nngcat and nanocat. */
+ * prefix and take "--opt=value" or "--opt value", as in nngcat and nanocat. msockcat's own
+ * flags (the group ones) never take a prefix away from a flag of nngcat or nanocat. */
 #include "cat_args.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,12 @@ static const struct cat_proto protos[] = {
     {"respondent0", "respondent", msock_respondent_open, SEND_RECV, CAT_EXCHANGE_REPLY},
     {"respondent", "respondent", msock_respondent_open, SEND_RECV, CAT_EXCHANGE_REPLY},
 };
-#define PROTO_COUNT (sizeof(protos) / sizeof(protos[0]))
+
+/* msockcat's own protocols: the group pattern, which neither nngcat nor nanocat has. */
+static const struct cat_proto own_protos[] = {
+    {"group-hub", "group hub", msock_group_hub_open, 0, CAT_EXCHANGE_GROUP_HUB},
+    {"group", "group", msock_group_open, SEND_RECV, CAT_EXCHANGE_GROUP},
+};
 
 enum opt_id {
     OPT_LISTEN, OPT_DIAL, OPT_BIND_LOCAL, OPT_CONNECT_LOCAL, OPT_BIND_IPC, OPT_CONNECT_IPC,
@@ -44,6 +51,8 @@ enum opt_id {
     OPT_RECV_TIMEOUT, OPT_SEND_TIMEOUT, OPT_RECV_MAXSZ, OPT_SUBSCRIBE, OPT_SOCKET_NAME,
     OPT_VERBOSE, OPT_SILENT, OPT_ASYNC, OPT_COMPAT, OPT_STATS, OPT_HELP, OPT_VERSION,
     OPT_TLS, /* nngcat's TLS and ZeroTier options: known, so the error can say why */
+    OPT_CREATE, OPT_JOIN, OPT_PASSWORD, OPT_MASTER_PASSWORD, OPT_TO, OPT_LIST_GROUPS,
+    OPT_WHOAMI, OPT_PEERS, OPT_RELAY, OPT_MAX_CONNS,
 };
 
 struct opt_def {
@@ -74,7 +83,28 @@ static const struct opt_def opt_defs[] = {
     {"cert", 'E', true, OPT_TLS},             {"key", 0, true, OPT_TLS},
     {"zt-home", 0, true, OPT_TLS},
 };
-#define OPT_DEF_COUNT (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* msockcat's own options, for the group protocols; long only. */
+static const struct opt_def own_opt_defs[] = {
+    {"create", 0, true, OPT_CREATE},          {"join", 0, true, OPT_JOIN},
+    {"password", 0, true, OPT_PASSWORD},      {"master-password", 0, true, OPT_MASTER_PASSWORD},
+    {"to", 0, true, OPT_TO},                  {"list-groups", 0, false, OPT_LIST_GROUPS},
+    {"whoami", 0, false, OPT_WHOAMI},         {"peers", 0, false, OPT_PEERS},
+    {"relay", 0, true, OPT_RELAY},            {"max-conns", 0, true, OPT_MAX_CONNS},
+};
+
+/* The long flags of one origin: nngcat's and nanocat's, or msockcat's own. */
+struct flag_table {
+    const struct opt_def *opts;
+    size_t opt_count;
+    const struct cat_proto *protos;
+    size_t proto_count;
+};
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+static const struct flag_table common_flags = {opt_defs, COUNT_OF(opt_defs), protos,
+                                               COUNT_OF(protos)};
+static const struct flag_table own_flags = {own_opt_defs, COUNT_OF(own_opt_defs), own_protos,
+                                            COUNT_OF(own_protos)};
 
 /* The longest delay or timeout we take, in seconds: about 115 days, far from overflow. */
 #define MAX_SECONDS 1e7
@@ -236,6 +266,131 @@ static int set_data(struct cat_options *opts, bool from_file, const char *value)
     return 0;
 }
 
+/* A group name or password: given once, min..max bytes (the wire's str8 limits). */
+static int set_group_string(char **slot, const char *flag, const char *value, size_t min,
+                            size_t max)
+{
+    size_t len = strlen(value);
+
+    if (*slot != NULL) {
+        cat_report("%s may be given only once", flag);
+        return -1;
+    }
+    if (len < min || len > max) {
+        cat_report("%s expects %zu to %zu bytes, not %zu", flag, min, max, len);
+        return -1;
+    }
+    *slot = dup_or_die(value);
+    return 0;
+}
+
+/* A client id: a decimal number other than 0, which no client has. */
+static int parse_client_id(const char *flag, const char *text, uint64_t *id)
+{
+    if (parse_unsigned(flag, text, UINT64_MAX, id) != 0)
+        return -1;
+    if (*id == 0) {
+        cat_report("%s: 0 is no client's id", flag);
+        return -1;
+    }
+    return 0;
+}
+
+/* --relay ID,ID,...: 1 to MSOCK_GROUP_RELAY_MAX ids. */
+static int parse_relay_ids(struct cat_group_options *g, const char *flag, const char *value)
+{
+    char *list, *save = NULL;
+    int rc = 0;
+
+    if (g->relay_count > 0) {
+        cat_report("%s may be given only once", flag);
+        return -1;
+    }
+    g->relay_ids = calloc(MSOCK_GROUP_RELAY_MAX, sizeof(*g->relay_ids));
+    if (g->relay_ids == NULL) {
+        cat_report("out of memory");
+        exit(1);
+    }
+    /* strtok_r would skip empty items; an empty item is a typo worth reporting. */
+    list = dup_or_die(value);
+    for (char *item = list; rc == 0 && item != NULL; item = save) {
+        save = strchr(item, ',');
+        if (save != NULL)
+            *save++ = '\0';
+        if (g->relay_count == MSOCK_GROUP_RELAY_MAX) {
+            cat_report("%s takes at most %d ids", flag, MSOCK_GROUP_RELAY_MAX);
+            rc = -1;
+        } else {
+            rc = parse_client_id(flag, item, &g->relay_ids[g->relay_count]);
+            g->relay_count += rc == 0;
+        }
+    }
+    free(list);
+    return rc;
+}
+
+static int set_flag_once(bool *flag_set, const char *flag)
+{
+    if (*flag_set) {
+        cat_report("%s may be given only once", flag);
+        return -1;
+    }
+    *flag_set = true;
+    return 0;
+}
+
+/* The options of --group and --group-hub. */
+static int apply_group_option(struct cat_options *opts, const struct opt_def *def,
+                              const char *flag, const char *value)
+{
+    struct cat_group_options *g = &opts->group;
+    uint64_t n;
+
+    switch (def->id) {
+    case OPT_CREATE:
+        if (g->capacity != 0) {
+            cat_report("%s may be given only once", flag);
+            return -1;
+        }
+        if (parse_unsigned(flag, value, UINT32_MAX, &n) != 0)
+            return -1;
+        if (n == 0) {
+            cat_report("%s expects a capacity of at least 1", flag);
+            return -1;
+        }
+        g->capacity = (uint32_t)n;
+        return 0;
+    case OPT_JOIN:
+        return set_group_string(&g->name, flag, value, 1, MSOCK_GROUP_NAME_MAX);
+    case OPT_PASSWORD:
+        return set_group_string(&g->password, flag, value, 0, MSOCK_GROUP_PASSWORD_MAX);
+    case OPT_MASTER_PASSWORD:
+        return set_group_string(&g->master_password, flag, value, 0, MSOCK_GROUP_PASSWORD_MAX);
+    case OPT_TO:
+        if (g->to != 0) {
+            cat_report("%s may be given only once", flag);
+            return -1;
+        }
+        return parse_client_id(flag, value, &g->to);
+    case OPT_LIST_GROUPS: return set_flag_once(&g->list_groups, flag);
+    case OPT_WHOAMI: return set_flag_once(&g->whoami, flag);
+    case OPT_PEERS: return set_flag_once(&g->peers, flag);
+    case OPT_RELAY: return parse_relay_ids(g, flag, value);
+    case OPT_MAX_CONNS:
+        if (g->max_conns_given) {
+            cat_report("%s may be given only once", flag);
+            return -1;
+        }
+        if (parse_unsigned(flag, value, INT_MAX, &n) != 0)
+            return -1;
+        g->max_conns = (int)n;
+        g->max_conns_given = true;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* Applies one option; flag is its canonical spelling, for messages. */
 static int apply_option(struct cat_options *opts, const struct opt_def *def, const char *flag,
                         const char *value)
@@ -294,6 +449,16 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
     case OPT_TLS:
         cat_report("%s is not supported: msockcat has no TLS or ZeroTier", flag);
         return -1;
+    case OPT_CREATE:
+    case OPT_JOIN:
+    case OPT_PASSWORD:
+    case OPT_MASTER_PASSWORD:
+    case OPT_TO:
+    case OPT_LIST_GROUPS:
+    case OPT_WHOAMI:
+    case OPT_PEERS:
+    case OPT_RELAY:
+    case OPT_MAX_CONNS: return apply_group_option(opts, def, flag, value);
     }
     return -1;
 }
@@ -335,28 +500,53 @@ static void note_prefix(struct long_match *first, size_t *meanings, struct long_
     (*meanings)++;
 }
 
+/* Looks for name in one table: true for the flag of exactly that name (in *first); otherwise
+ * counts in *meanings what the flags it prefixes mean. */
+static bool scan_long(const char *name, size_t len, const struct flag_table *t,
+                      struct long_match *first, size_t *meanings)
+{
+    for (size_t i = 0; i < t->opt_count; i++) {
+        const struct opt_def *def = &t->opts[i];
+        if (strncmp(def->name, name, len) != 0)
+            continue;
+        if (def->name[len] == '\0') {
+            *first = (struct long_match){def, NULL};
+            return true;
+        }
+        note_prefix(first, meanings, (struct long_match){def, NULL});
+    }
+    for (size_t i = 0; i < t->proto_count; i++) {
+        const struct cat_proto *proto = &t->protos[i];
+        if (strncmp(proto->flag, name, len) != 0)
+            continue;
+        if (proto->flag[len] == '\0') {
+            *first = (struct long_match){NULL, proto};
+            return true;
+        }
+        note_prefix(first, meanings, (struct long_match){NULL, proto});
+    }
+    return false;
+}
+
+/* A whole name wins; then a prefix of the flags nngcat and nanocat have, so that what was
+ * unique before msockcat's own flags (--lis for --listen, --m for --msgpack) still is; then a
+ * prefix of msockcat's own flags. */
 static int find_long(const char *name, size_t len, struct long_match *found)
 {
-    size_t meanings = 0;
-    struct long_match first = {NULL, NULL};
+    size_t meanings = 0, own_meanings = 0;
+    struct long_match first = {NULL, NULL}, own_first = {NULL, NULL};
 
-    for (size_t i = 0; i < OPT_DEF_COUNT; i++) {
-        if (strncmp(opt_defs[i].name, name, len) != 0)
-            continue;
-        if (opt_defs[i].name[len] == '\0') {
-            *found = (struct long_match){&opt_defs[i], NULL};
-            return 0;
-        }
-        note_prefix(&first, &meanings, (struct long_match){&opt_defs[i], NULL});
+    if (scan_long(name, len, &common_flags, &first, &meanings)) {
+        *found = first;
+        return 0;
     }
-    for (size_t i = 0; i < PROTO_COUNT; i++) {
-        if (strncmp(protos[i].flag, name, len) != 0)
-            continue;
-        if (protos[i].flag[len] == '\0') {
-            *found = (struct long_match){NULL, &protos[i]};
-            return 0;
-        }
-        note_prefix(&first, &meanings, (struct long_match){NULL, &protos[i]});
+    if (scan_long(name, len, &own_flags, &own_first, &own_meanings)) {
+        *found = own_first;
+        return 0;
+    }
+    if (meanings == 0) {
+        first = own_first;
+        meanings = own_meanings;
     }
     if (meanings == 1) {
         *found = first;
@@ -404,7 +594,7 @@ static int parse_long(struct cat_options *opts, int argc, char **argv, int *i)
 
 static const struct opt_def *find_short(char c)
 {
-    for (size_t i = 0; i < OPT_DEF_COUNT; i++)
+    for (size_t i = 0; i < COUNT_OF(opt_defs); i++)
         if (opt_defs[i].short_name == c)
             return &opt_defs[i];
     return NULL;
@@ -443,6 +633,88 @@ static bool takes_topics(const struct cat_proto *proto)
     return proto->open == msock_sub_open;
 }
 
+/* The first group client flag given, for messages; NULL when none is. */
+static const char *group_client_flag(const struct cat_group_options *g)
+{
+    if (g->capacity != 0)
+        return "--create";
+    if (g->name != NULL)
+        return "--join";
+    if (g->password != NULL)
+        return "--password";
+    if (g->master_password != NULL)
+        return "--master-password";
+    if (g->to != 0)
+        return "--to";
+    if (g->relay_count > 0)
+        return "--relay";
+    if (g->list_groups)
+        return "--list-groups";
+    if (g->whoami)
+        return "--whoami";
+    return g->peers ? "--peers" : NULL;
+}
+
+/* A group client dials one hub; what it sends needs a place to go. */
+static int check_group_client(const struct cat_options *opts)
+{
+    const struct cat_group_options *g = &opts->group;
+
+    if (opts->endpoint_count != 1 || opts->endpoints[0].kind != CAT_ENDPOINT_DIAL) {
+        cat_report("--group connects to one hub: give one --dial address");
+        return -1;
+    }
+    if (g->capacity != 0 && (g->name == NULL || g->master_password == NULL)) {
+        cat_report("--create needs --join NAME and --master-password (the creator joins as "
+                   "master)");
+        return -1;
+    }
+    if ((g->password != NULL || g->master_password != NULL) && g->name == NULL) {
+        cat_report("%s needs --join", g->password != NULL ? "--password" : "--master-password");
+        return -1;
+    }
+    if (g->to != 0 && g->master_password == NULL) {
+        cat_report("--to needs --master-password: only the master sends to one member");
+        return -1;
+    }
+    if (g->to != 0 && g->relay_count > 0) {
+        cat_report("--to and --relay do not go together");
+        return -1;
+    }
+    if ((g->to != 0 || g->relay_count > 0) && !opts->data_given) {
+        cat_report("%s needs --data or --file", g->to != 0 ? "--to" : "--relay");
+        return -1;
+    }
+    if (opts->data_given && g->name == NULL && g->relay_count == 0) {
+        cat_report("--group sends --data to a group (--join) or to ids (--relay): give one");
+        return -1;
+    }
+    if (g->name == NULL && g->relay_count == 0 && !g->list_groups && !g->whoami && !g->peers &&
+        !opts->format_given) {
+        cat_report("--group needs something to do: --join, --list-groups, --whoami, --peers, "
+                   "--relay or an output format");
+        return -1;
+    }
+    return 0;
+}
+
+/* msockcat's own flags: each where it applies. */
+static int check_group_options(const struct cat_options *opts)
+{
+    enum cat_exchange exchange = opts->proto->exchange;
+    const char *client_flag = group_client_flag(&opts->group);
+
+    if (exchange != CAT_EXCHANGE_GROUP && client_flag != NULL) {
+        cat_report("%s needs --group", client_flag);
+        return -1;
+    }
+    if (exchange != CAT_EXCHANGE_GROUP_HUB && opts->group.max_conns_given) {
+        cat_report("--max-conns needs --group-hub");
+        return -1;
+    }
+    return exchange == CAT_EXCHANGE_GROUP ? check_group_client(opts) : 0;
+}
+
 /* The combinations that nngcat and nanocat refuse, refused the same way. */
 static int check_options(const struct cat_options *opts)
 {
@@ -477,7 +749,7 @@ static int check_options(const struct cat_options *opts)
         cat_report("--subscribe needs --sub");
         return -1;
     }
-    return 0;
+    return check_group_options(opts);
 }
 
 int cat_args_parse(struct cat_options *opts, int argc, char **argv)
@@ -527,5 +799,9 @@ void cat_args_free(struct cat_options *opts)
     free(opts->subscriptions);
     free(opts->data);
     free(opts->socket_name);
+    free(opts->group.name);
+    free(opts->group.password);
+    free(opts->group.master_password);
+    free(opts->group.relay_ids);
     *opts = (struct cat_options){0};
 }

@@ -1,5 +1,5 @@
 /* cat_args.h: msockcat's command line: the protocol table and the parsed options, which
- * accept the flags of nngcat and nanocat alike. */
+ * accept the flags of nngcat and nanocat alike, and msockcat's own group flags. */
 #ifndef CAT_ARGS_H
 #define CAT_ARGS_H
 
@@ -23,6 +23,9 @@ enum cat_exchange {
     CAT_EXCHANGE_REQUEST, /* req: --data is a request; its one reply ends the round */
     CAT_EXCHANGE_SURVEY,  /* surveyor: --data is a survey; responses come until its deadline */
     CAT_EXCHANGE_REPLY,   /* rep, respondent: each request is printed and answered with --data */
+    CAT_EXCHANGE_GROUP_HUB, /* --group-hub: routes between group clients until stopped */
+    CAT_EXCHANGE_GROUP,     /* --group: calls to the hub, then --data to the group or --relay
+                             * ids on the schedule; whatever arrives is printed */
 };
 
 struct cat_proto {
@@ -44,6 +47,23 @@ struct cat_endpoint {
 };
 
 #define CAT_NO_TIMEOUT (-1)
+
+/* The options of --group and --group-hub. Strings are NUL-terminated copies of the arguments,
+ * owned, NULL when not given. */
+struct cat_group_options {
+    char *name;            /* --join NAME */
+    char *password;        /* --password: the member password */
+    char *master_password; /* --master-password: join as the master */
+    uint32_t capacity;     /* --create CAPACITY; 0: no --create */
+    uint64_t to;           /* --to ID; 0: every member */
+    uint64_t *relay_ids;   /* --relay ID,ID,... */
+    size_t relay_count;
+    bool list_groups;
+    bool whoami;
+    bool peers;
+    int max_conns;         /* --max-conns: the hub's MSOCK_OPT_GROUP_MAX_CLIENTS */
+    bool max_conns_given;
+};
 
 struct cat_options {
     const struct cat_proto *proto;
@@ -67,6 +87,7 @@ struct cat_options {
     int verbose;         /* -v adds one, -q sets -1 */
     bool async;          /* dial in the background (--async, --compat) */
     bool stats;          /* print the socket's statistics to stderr at exit */
+    struct cat_group_options group;
     bool help;
     bool version;
 };

@@ -44,8 +44,10 @@ static void write_ascii(FILE *out, const unsigned char *p, size_t len)
 }
 
 /* nngcat names only \t, \n and \r; every other control or high byte becomes \xNN. */
-static void write_quoted(FILE *out, const unsigned char *p, size_t len)
+void cat_format_quote(FILE *out, const void *data, size_t len)
 {
+    const unsigned char *p = data;
+
     fputc('"', out);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
@@ -62,7 +64,13 @@ static void write_quoted(FILE *out, const unsigned char *p, size_t len)
                 write_hex_escape(out, c);
         }
     }
-    fputs("\"\n", out);
+    fputc('"', out);
+}
+
+static void write_quoted(FILE *out, const unsigned char *p, size_t len)
+{
+    cat_format_quote(out, p, len);
+    fputc('\n', out);
 }
 
 static void write_hex(FILE *out, const unsigned char *p, size_t len)

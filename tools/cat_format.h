@@ -18,6 +18,10 @@ enum cat_format {
 /* Finds a format by its --format name ("no", "raw", ...); 0 on success, -1 if unknown. */
 int cat_format_from_name(const char *name, enum cat_format *format);
 
+/* Writes data in double quotes with the escapes of CAT_FORMAT_QUOTED, without a newline and
+ * without flushing: for a field of any bytes in a line of text. */
+void cat_format_quote(FILE *out, const void *data, size_t len);
+
 /* Writes one message to out in the given format and flushes it, so that a reader on a pipe
  * sees each message as it arrives. Returns 0, or -1 if out could not be written. */
 int cat_format_write(FILE *out, enum cat_format format, const void *data, size_t len);

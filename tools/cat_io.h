@@ -32,6 +32,11 @@ struct cat_run {
     const struct cat_options *opts;
     msock_socket sock;
     bool sock_open;
+    /* How the stream schedule sends --data and takes one waiting message: cat_send_data and
+     * cat_receive_ready, or the group client's own (cat_group.h). */
+    enum cat_step (*send_data)(struct cat_run *run);
+    enum cat_step (*receive_ready)(struct cat_run *run, bool *got);
+    uint32_t group; /* --group: the joined group's id, 0 when none */
     int send_fd; /* readable when a send would not wait; -1 if unknown */
     int recv_fd; /* readable when a message waits; -1 if unknown */
     int64_t survey_ms; /* surveyor: how long a survey collects responses */

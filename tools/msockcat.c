@@ -1,5 +1,6 @@
 /* msockcat.c: the nngcat/nanocat compatible command line tool: opens one socket, listens and
- * dials, then sends --data on its schedule, asks or answers, and prints what arrives. */
+ * dials, then sends --data on its schedule, asks or answers, and prints what arrives; or runs a
+ * group hub or client (cat_group.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <msock.h>
 
 #include "cat_args.h"
+#include "cat_group.h"
 #include "cat_io.h"
 
 /* The survey deadline when the socket will not tell its own (the library's default). */
@@ -118,15 +120,15 @@ static int64_t earliest(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* Every protocol but req and surveyor. The schedule, as nngcat's: --data goes after --delay,
- * then every --interval. --count counts sends when the socket sends on an interval or only
- * sends, and received messages otherwise (for rep and respondent: answered requests). A pair
- * or bus that sent its last message on an interval keeps printing for one more interval. */
-static enum cat_step run_loop(struct cat_run *run)
+/* Every protocol but req and surveyor, and the group client, whose sends and receives go
+ * through run's hooks. The schedule, as nngcat's: --data goes after --delay, then every
+ * --interval. --count counts sends when the socket sends on an interval or only sends, and
+ * received messages otherwise (for rep and respondent: answered requests; for a group client:
+ * data, not events). A pair or bus that sent its last message on an interval keeps printing for
+ * one more interval. */
+static enum cat_step run_loop(struct cat_run *run, bool sends, bool receives)
 {
     const struct cat_options *opts = run->opts;
-    bool sends = opts->data_given && opts->proto->exchange == CAT_EXCHANGE_STREAM;
-    bool receives = (opts->proto->roles & CAT_ROLE_RECV) != 0;
     bool count_sends = sends && (!receives || opts->interval_ms > 0);
     int64_t next_send = sends ? cat_now_ms() + opts->delay_ms : CAT_NEVER;
     int64_t finish_at = CAT_NEVER;
@@ -141,7 +143,7 @@ static enum cat_step run_loop(struct cat_run *run)
         if (cat_stop_requested())
             return CAT_STEP_DONE;
         if (next_send <= now) {
-            if ((st = cat_send_data(run)) != CAT_STEP_OK)
+            if ((st = run->send_data(run)) != CAT_STEP_OK)
                 return st;
             now = cat_now_ms();
             next_send = opts->interval_ms > 0 ? next_send + opts->interval_ms : CAT_NEVER;
@@ -167,7 +169,7 @@ static enum cat_step run_loop(struct cat_run *run)
             return CAT_STEP_DONE;
         }
         if (receives) {
-            if ((st = cat_receive_ready(run, &got)) != CAT_STEP_OK)
+            if ((st = run->receive_ready(run, &got)) != CAT_STEP_OK)
                 return st;
             if (got) {
                 if (!count_sends && opts->count > 0 && run->received >= opts->count)
@@ -276,9 +278,35 @@ static void print_stats(const struct cat_run *run)
     }
 }
 
+/* What the socket does once its endpoints are up. */
+static enum cat_step run_exchange(struct cat_run *run)
+{
+    const struct cat_options *opts = run->opts;
+    bool sends = opts->data_given && opts->proto->exchange == CAT_EXCHANGE_STREAM;
+    bool receives = (opts->proto->roles & CAT_ROLE_RECV) != 0;
+    enum cat_step st;
+
+    switch (opts->proto->exchange) {
+    case CAT_EXCHANGE_REQUEST:
+    case CAT_EXCHANGE_SURVEY: return run_rounds(run);
+    case CAT_EXCHANGE_GROUP_HUB: return cat_group_hub_run(run);
+    case CAT_EXCHANGE_GROUP:
+        if ((st = cat_group_client_start(run, &sends, &receives)) != CAT_STEP_OK)
+            return st;
+        break;
+    case CAT_EXCHANGE_STREAM:
+    case CAT_EXCHANGE_REPLY: break;
+    }
+    return run_loop(run, sends, receives);
+}
+
 static int run_cat(const struct cat_options *opts)
 {
-    struct cat_run run = {.opts = opts, .send_fd = -1, .recv_fd = -1};
+    struct cat_run run = {.opts = opts,
+                          .send_data = cat_send_data,
+                          .receive_ready = cat_receive_ready,
+                          .send_fd = -1,
+                          .recv_fd = -1};
     enum cat_step st;
 
     if (cat_install_signals() != 0) {
@@ -286,10 +314,12 @@ static int run_cat(const struct cat_options *opts)
         return EXIT_FAILURE;
     }
     st = open_socket(&run);
+    if (st == CAT_STEP_OK && opts->proto->exchange == CAT_EXCHANGE_GROUP_HUB)
+        st = cat_group_hub_configure(&run);
     if (st == CAT_STEP_OK)
         st = start_endpoints(&run);
     if (st == CAT_STEP_OK)
-        st = cat_proto_asks(opts->proto) ? run_rounds(&run) : run_loop(&run);
+        st = run_exchange(&run);
     if (run.sock_open) {
         /* Read before closing: a closed socket has no statistics to give. */
         if (opts->stats)
@@ -304,6 +334,8 @@ static int run_cat(const struct cat_options *opts)
 static void print_usage(FILE *out)
 {
     fputs("Usage: msockcat PROTOCOL ADDRESS... [FORMAT] [OPTION...] [DATA]\n"
+          "       msockcat --group-hub --bind URL... [--max-conns N]\n"
+          "       msockcat --group --dial URL [GROUP OPTION...] [FORMAT] [OPTION...] [DATA]\n"
           "Sends and receives Scalability Protocols messages; takes the flags of nngcat and\n"
           "nanocat. Long options may be shortened to any unique prefix.\n"
           "\n"
@@ -349,7 +381,24 @@ static void print_usage(FILE *out)
           "  -v, --verbose              report what happens on standard error (repeatable)\n"
           "  -q, --silent               report nothing but errors\n"
           "  -h, --help                 show this help\n"
-          "  -V, --version              show the version\n",
+          "  -V, --version              show the version\n"
+          "\n"
+          "GROUP (msockcat's own; see msockcat(1)):\n"
+          "  --group-hub                run a group hub until stopped\n"
+          "  --max-conns N              hub: serve at most N clients at once (0: no limit)\n"
+          "  --group                    a group client of the hub at --dial URL\n"
+          "  --whoami                   print this client's id\n"
+          "  --create CAPACITY          create the group of --join with --password and\n"
+          "                             --master-password, then join it as master\n"
+          "  --join NAME                join the group NAME: as master with --master-password\n"
+          "                             PW, else as a member with --password PW\n"
+          "  --list-groups              print one line per group:\n"
+          "                             name=\"NAME\" members=N capacity=N master=yes|no\n"
+          "  --peers                    print the ids of the other clients, one a line\n"
+          "  --to ID                    master: send DATA to member ID only\n"
+          "  --relay ID,ID,...          send DATA to these clients instead of the group\n"
+          "  Received data is printed in FORMAT; -v reports events on standard error;\n"
+          "  --count counts data, not events.\n",
           out);
 }
 
