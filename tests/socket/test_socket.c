@@ -427,7 +427,7 @@ static void test_readiness_fds_tcp(void **state)
     readiness_fds(TU_TCP4);
 }
 
-#define LINGER_MSGS 10000
+#define LINGER_MSGS 100000
 #define LINGER_SIZE 64
 
 typedef struct counter_job {
@@ -453,16 +453,18 @@ static void *counter_main(void *arg)
     return NULL;
 }
 
+/* 100,000 messages pushed, then close at once: the linger delivers every one (state: the
+ * transport). */
 static void test_close_lingers_until_sent(void **state)
 {
-    (void)state;
+    tu_transport transport = *(const tu_transport *)*state;
     msock_socket pull = open_bounded(msock_pull_open);
     msock_socket push = open_bounded(msock_push_open);
     TU_OK(msock_socket_set_ms(push, MSOCK_OPT_LINGER, TU_DEADLINE_MS));
     tu_waiter *w = tu_waiter_attach(pull);
     msock_listener l;
     char url[TU_URL_MAX];
-    tu_listen_any(pull, TU_TCP4, &l, url, sizeof(url));
+    tu_listen_any(pull, transport, &l, url, sizeof(url));
     msock_dialer d;
     TU_OK(msock_dial(push, url, &d, 0));
     assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
@@ -483,6 +485,8 @@ static void test_close_lingers_until_sent(void **state)
     TU_OK(msock_close(pull));
     tu_waiter_free(w);
 }
+
+static const tu_transport linger_tcp = TU_TCP4, linger_ipc = TU_IPC, linger_inproc = TU_INPROC;
 
 static void test_error_and_stat_names(void **state)
 {
@@ -538,7 +542,9 @@ int main(void)
         cmocka_unit_test(test_add_pre_veto_tcp),
         cmocka_unit_test(test_readiness_fds_inproc),
         cmocka_unit_test(test_readiness_fds_tcp),
-        cmocka_unit_test(test_close_lingers_until_sent),
+        cmocka_unit_test_prestate(test_close_lingers_until_sent, (void *)&linger_tcp),
+        cmocka_unit_test_prestate(test_close_lingers_until_sent, (void *)&linger_ipc),
+        cmocka_unit_test_prestate(test_close_lingers_until_sent, (void *)&linger_inproc),
         cmocka_unit_test(test_error_and_stat_names),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
