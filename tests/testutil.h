@@ -44,6 +44,11 @@ bool tu_thread_join(pthread_t thread, int64_t timeout_ms);
 
 /* Kills the whole test program if it runs longer than this (children die with it). */
 void tu_watchdog(unsigned seconds);
+/* Resident set size of this process in bytes (the library under test runs in it). */
+size_t tu_rss_bytes(void);
+/* Raises the soft limit on open files towards want (up to the hard limit); returns the new
+ * soft limit. */
+size_t tu_raise_fd_limit(size_t want);
 
 /* Statistics. tu_stat asserts that the read works. The library signals no event when a counter
  * moves, so waiting on one polls it in short steps until the deadline. */

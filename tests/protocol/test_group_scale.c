@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -22,20 +21,6 @@
 /* Descriptors the tcp case needs: both ends of every connection and some to spare. */
 #define TCP_FDS_NEEDED (2 * (MEMBERS + 1) + 100)
 #define BROADCAST_LEN 1024
-
-/* Raises the soft descriptor limit to the hard one; returns the limit in force. */
-static rlim_t raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur;
-}
 
 /* Receives from s, skipping events, until a data or relayed message comes; checks it. Events
  * are the joins of the members after this one: up to MEMBERS of them. */
@@ -83,7 +68,7 @@ static long index_of(const uint64_t *ids, size_t n, uint64_t id)
 static void test_thousand_members(void **state)
 {
     (void)state;
-    rlim_t limit = raise_fd_limit();
+    size_t limit = tu_raise_fd_limit(TCP_FDS_NEEDED);
     tu_transport t = TU_TCP4;
     if (limit < TCP_FDS_NEEDED) {
         t = TU_INPROC;

@@ -418,16 +418,6 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static size_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    assert_non_null(f);
-    unsigned long size = 0, resident = 0;
-    assert_int_equal(fscanf(f, "%lu %lu", &size, &resident), 2);
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* What the limits allow to be held at once, beyond the memory in use before publishing:
  * four queues (the PUB's two pipes, the two SUBs' receive queues), each at most
  * SLOW_QUEUE_BYTES of bodies plus a generous per-message overhead for SLOW_QUEUE_MSGS messages;
@@ -478,7 +468,7 @@ static void test_slow_subscriber(void **state)
 
     reader_job reader = {.sub = reading->sock};
     assert_int_equal(pthread_create(&reader.thread, NULL, reader_main, &reader), 0);
-    size_t baseline = rss_bytes();
+    size_t baseline = tu_rss_bytes();
     size_t peak = baseline;
     uint8_t body[SLOW_MSG_SIZE];
     int64_t deadline = tu_deadline_in(6 * TU_DEADLINE_MS);
@@ -499,14 +489,14 @@ static void test_slow_subscriber(void **state)
         if (rc != 0)
             fail_msg("publish %u: %s", sent, tu_errname(rc));
         if (sent % 1000 == 0) {
-            size_t rss = rss_bytes();
+            size_t rss = tu_rss_bytes();
             if (rss > peak)
                 peak = rss;
         }
     }
     atomic_store(&reader.publishing_done, true);
     assert_true(tu_thread_join(reader.thread, 3 * TU_DEADLINE_MS));
-    size_t rss = rss_bytes();
+    size_t rss = tu_rss_bytes();
     if (rss > peak)
         peak = rss;
     assert_int_equal(sent, SLOW_COUNT);

@@ -347,6 +347,80 @@ static void test_max_conns(void **state)
     tu_waiter_free(w);
 }
 
+/* 5,000 connections opened and held against a listener that keeps HELD_LIMIT: it serves that
+ * many, refuses the rest at once, stays within HELD_RSS_BOUND of memory, and serves a valid
+ * dialer as soon as the held ones go. The bound allows 64 KiB per kept connection (its pipe,
+ * stream buffers and receive batch) and 8 MiB of slack; refused ones may cost nothing. */
+#define HELD_CONNS 5000
+#define HELD_LIMIT 500
+#define HELD_RSS_BOUND ((size_t)HELD_LIMIT * 64 * 1024 + (size_t)8 * 1024 * 1024)
+
+static void test_held_connections(void **state)
+{
+    const hostile_case *hc = *state;
+    size_t want = HELD_CONNS + HELD_LIMIT + 200;
+    int conns = HELD_CONNS;
+    size_t limit = tu_raise_fd_limit(want);
+    if (limit < want) {
+        conns = (int)(limit > 2 * HELD_LIMIT + 200 ? limit - HELD_LIMIT - 200 : HELD_LIMIT + 10);
+        print_message("descriptor limit %zu: holding %d connections instead of %d\n", limit,
+                      conns, HELD_CONNS);
+    }
+    msock_socket pull;
+    TU_OK(msock_pull_open(&pull));
+    tu_waiter *w = tu_waiter_attach(pull);
+    char any[TU_URL_MAX], url[TU_URL_MAX];
+    tu_any_url(hc->transport, any, sizeof(any));
+    msock_listener l;
+    TU_OK(msock_listener_create(&l, pull, any));
+    TU_OK(msock_listener_set_int(l, MSOCK_OPT_MAX_CONNS, HELD_LIMIT));
+    TU_OK(msock_listener_start(l, 0));
+    tu_listener_url(l, url, sizeof(url));
+
+    size_t base = tu_rss_bytes(), peak = base;
+    int *fds = malloc((size_t)conns * sizeof *fds);
+    assert_non_null(fds);
+    int kept = 0, refused = 0;
+    for (int i = 0; i < conns; i++) {
+        fds[i] = raw_push_connect(url);
+        if (fds[i] >= 0)
+            kept++;
+        else
+            refused++;
+        if (i % 500 == 0) {
+            size_t now = tu_rss_bytes();
+            peak = now > peak ? now : peak;
+        }
+    }
+    assert_int_equal(kept, HELD_LIMIT);
+    assert_int_equal(refused, conns - HELD_LIMIT);
+    assert_true(tu_wait_added(w, HELD_LIMIT, TU_DEADLINE_MS));
+    size_t now = tu_rss_bytes();
+    peak = now > peak ? now : peak;
+    print_message("%d held, %d refused; RSS grew %zu KiB (bound %zu KiB)\n", kept, refused,
+                  (peak - base) / 1024, HELD_RSS_BOUND / 1024);
+    assert_true(peak - base <= HELD_RSS_BOUND);
+
+    for (int i = 0; i < conns; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    assert_true(tu_wait_removed(w, HELD_LIMIT, TU_DEADLINE_MS));
+    /* A valid peer is served once the places are free. */
+    msock_socket push = tu_socket_bounded(msock_push_open);
+    msock_dialer d;
+    TU_OK(msock_dial(push, url, &d, 0));
+    TU_OK(msock_send(push, "ok", 2, 0));
+    char buf[8];
+    size_t len = sizeof(buf);
+    TU_OK(msock_socket_set_ms(pull, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_recv(pull, buf, &len, 0));
+    assert_int_equal(len, 2);
+    TU_OK(msock_close(push));
+    TU_OK(msock_close(pull));
+    tu_waiter_free(w);
+}
+
 #define HOSTILE(t, kind, stat, quick) {t, kind, stat, quick}
 static const hostile_case hostile_cases[] = {
     HOSTILE(TU_TCP4, ATTACK_BAD_MAGIC, MSOCK_STAT_ERR_BAD_HEADER, false),
@@ -385,11 +459,17 @@ int main(void)
     tu_watchdog(600);
     signal(SIGPIPE, SIG_IGN);
     enum { N_CASES = sizeof(hostile_cases) / sizeof(hostile_cases[0]) };
-    struct CMUnitTest tests[N_CASES + 4];
+    struct CMUnitTest tests[N_CASES + 6];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest){.name = "max_conns/tcp4", .test_func = test_max_conns,
                                      .initial_state = (void *)&raw_tcp};
     tests[n++] = (struct CMUnitTest){.name = "max_conns/ipc", .test_func = test_max_conns,
+                                     .initial_state = (void *)&raw_ipc};
+    tests[n++] = (struct CMUnitTest){.name = "held_connections/tcp4",
+                                     .test_func = test_held_connections,
+                                     .initial_state = (void *)&raw_tcp};
+    tests[n++] = (struct CMUnitTest){.name = "held_connections/ipc",
+                                     .test_func = test_held_connections,
                                      .initial_state = (void *)&raw_ipc};
     tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/tcp4",
                                      .test_func = test_raw_push_is_served,

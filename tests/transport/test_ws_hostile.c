@@ -120,17 +120,6 @@ static void round_trip(msock_socket req, msock_socket rep, uint32_t seed)
     assert_true(tu_check(in, len, seed));
 }
 
-/* Resident set size of this process (the library runs in it). */
-static size_t rss_bytes(void)
-{
-    unsigned long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    assert_non_null(f);
-    assert_int_equal(fscanf(f, "%lu %lu", &pages, &resident), 2);
-    fclose(f);
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* ---- the REP server most cases attack ---- */
 
 /* A REP socket listening on ws://127.0.0.1:0/sp, and optionally a REQ bystander connected
@@ -233,13 +222,13 @@ static size_t send_repeated(int fd, const char *prefix, const char *unit, size_t
     assert_non_null(batch);
     for (size_t i = 0; i < BATCH; i++)
         memcpy(batch + i * unit_len, unit, unit_len);
-    size_t base = rss_bytes(), peak = base;
+    size_t base = tu_rss_bytes(), peak = base;
     int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
     int rv = wsr_send(fd, prefix, strlen(prefix), deadline);
     for (size_t sent = 0; rv == 0 && sent < count; sent += BATCH) {
         size_t n = count - sent < BATCH ? count - sent : BATCH;
         rv = wsr_send(fd, batch, n * unit_len, deadline);
-        size_t now = rss_bytes();
+        size_t now = tu_rss_bytes();
         peak = now > peak ? now : peak;
     }
     free(batch);
@@ -325,11 +314,11 @@ static size_t flood(int fd)
         assert_int_equal(wsr_frame_encode(batch + i * FRAME_LEN, FRAME_LEN, WSR_OP_CONT, "f", 1),
                          FRAME_LEN);
     int64_t deadline = tu_deadline_in(4 * TU_DEADLINE_MS);
-    size_t base = rss_bytes(), peak = base, sent = 1;
+    size_t base = tu_rss_bytes(), peak = base, sent = 1;
     int rv = wsr_send_frame(fd, WSR_OP_BINARY, "f", 1, deadline);
     for (; rv == 0 && sent < FLOOD_FRAMES && !wsr_readable(fd); sent += FLOOD_BATCH) {
         rv = wsr_send(fd, batch, (size_t)FLOOD_BATCH * FRAME_LEN, deadline);
-        size_t now = rss_bytes();
+        size_t now = tu_rss_bytes();
         peak = now > peak ? now : peak;
     }
     free(batch);
