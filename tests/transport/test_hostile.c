@@ -54,12 +54,17 @@ static void server_close(server *srv)
 
 /* ---- raw client ---- */
 
-static void expect_pull_header(int fd)
+static void expect_header(int fd, const uint8_t want[8])
 {
     uint8_t got[8];
     assert_int_equal(tu_read_until(fd, got, sizeof(got), tu_deadline_in(TU_DEADLINE_MS), NULL),
                      sizeof(got));
-    assert_memory_equal(got, pull_header, sizeof(pull_header));
+    assert_memory_equal(got, want, sizeof(got));
+}
+
+static void expect_pull_header(int fd)
+{
+    expect_header(fd, pull_header);
 }
 
 /* Writes everything it can; the library may already have closed, which is fine here. */
@@ -421,6 +426,68 @@ static void test_held_connections(void **state)
     tu_waiter_free(w);
 }
 
+/* A PULL peer that connects and never reads while a PUSH sends 1 KiB messages: sends fill the
+ * pipe's queue and the kernel's buffers, then time out (PUSH blocks, it never drops); memory
+ * stays within the queue's bytes plus slack; a second puller then gets what is sent. */
+#define STUCK_MSG 1024
+#define STUCK_QUEUE_BYTES ((size_t)256 * 1024)
+#define STUCK_RSS_BOUND (STUCK_QUEUE_BYTES * 4 + (size_t)8 * 1024 * 1024)
+
+static void test_stuck_reader(void **state)
+{
+    const hostile_case *hc = *state;
+    msock_socket push;
+    TU_OK(msock_push_open(&push));
+    TU_OK(msock_socket_set_size(push, MSOCK_OPT_SEND_QUEUE_BYTES, STUCK_QUEUE_BYTES));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, 200));
+    tu_waiter *w = tu_waiter_attach(push);
+    char any[TU_URL_MAX], url[TU_URL_MAX];
+    tu_any_url(hc->transport, any, sizeof(any));
+    msock_listener l;
+    TU_OK(msock_listen(push, any, &l, 0));
+    tu_listener_url(l, url, sizeof(url));
+
+    int fd = tu_connect_url(url);
+    raw_write(fd, pull_header, sizeof(pull_header));
+    expect_header(fd, push_header);
+    assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
+
+    uint8_t msg[STUCK_MSG];
+    tu_fill(msg, sizeof(msg), 7);
+    size_t base = tu_rss_bytes(), sent = 0;
+    int rc = 0;
+    /* Bounded: the queue and the socket buffers hold far fewer than 100,000 messages. */
+    while (sent < 100000 && (rc = msock_send(push, msg, sizeof(msg), 0)) == 0)
+        sent++;
+    TU_EXPECT_RC(MSOCK_ETIMEDOUT, rc);
+    size_t grew = tu_rss_bytes() > base ? tu_rss_bytes() - base : 0;
+    print_message("%zu messages went out before the send blocked; RSS grew %zu KiB (bound %zu)\n",
+                  sent, grew / 1024, STUCK_RSS_BOUND / 1024);
+    assert_true(sent < 100000);
+    assert_true(grew <= STUCK_RSS_BOUND);
+    assert_int_equal(tu_waiter_removed(w), 0);
+
+    /* A puller that reads is served at once, past the stuck one. */
+    msock_socket pull = tu_socket_bounded(msock_pull_open);
+    msock_dialer d;
+    TU_OK(msock_dial(pull, url, &d, 0));
+    assert_true(tu_wait_added(w, 2, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_send(push, "fresh", 5, 0));
+    char buf[STUCK_MSG];
+    size_t len;
+    do {
+        len = sizeof(buf);
+        TU_OK(msock_recv(pull, buf, &len, 0));
+    } while (len != 5);
+    assert_memory_equal(buf, "fresh", 5);
+    close(fd);
+    TU_OK(msock_close(pull));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_LINGER, 0));
+    TU_OK(msock_close(push));
+    tu_waiter_free(w);
+}
+
 #define HOSTILE(t, kind, stat, quick) {t, kind, stat, quick}
 static const hostile_case hostile_cases[] = {
     HOSTILE(TU_TCP4, ATTACK_BAD_MAGIC, MSOCK_STAT_ERR_BAD_HEADER, false),
@@ -459,7 +526,7 @@ int main(void)
     tu_watchdog(600);
     signal(SIGPIPE, SIG_IGN);
     enum { N_CASES = sizeof(hostile_cases) / sizeof(hostile_cases[0]) };
-    struct CMUnitTest tests[N_CASES + 6];
+    struct CMUnitTest tests[N_CASES + 8];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest){.name = "max_conns/tcp4", .test_func = test_max_conns,
                                      .initial_state = (void *)&raw_tcp};
@@ -470,6 +537,10 @@ int main(void)
                                      .initial_state = (void *)&raw_tcp};
     tests[n++] = (struct CMUnitTest){.name = "held_connections/ipc",
                                      .test_func = test_held_connections,
+                                     .initial_state = (void *)&raw_ipc};
+    tests[n++] = (struct CMUnitTest){.name = "stuck_reader/tcp4", .test_func = test_stuck_reader,
+                                     .initial_state = (void *)&raw_tcp};
+    tests[n++] = (struct CMUnitTest){.name = "stuck_reader/ipc", .test_func = test_stuck_reader,
                                      .initial_state = (void *)&raw_ipc};
     tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/tcp4",
                                      .test_func = test_raw_push_is_served,
