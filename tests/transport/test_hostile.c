@@ -548,6 +548,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest){.name = "raw_push_is_served/ipc",
                                      .test_func = test_raw_push_is_served,
                                      .initial_state = (void *)&raw_ipc};
+    size_t fixed = n; /* the names after these are allocated */
     for (size_t i = 0; i < N_CASES; i++) {
         char *name = NULL;
         assert_true(asprintf(&name, "hostile/%s/%s", tu_transport_name(hostile_cases[i].transport),
@@ -556,7 +557,7 @@ int main(void)
                                          .initial_state = (void *)&hostile_cases[i]};
     }
     int failed = _cmocka_run_group_tests("hostile", tests, n, NULL, NULL);
-    for (size_t i = 4; i < n; i++)
+    for (size_t i = fixed; i < n; i++)
         free((char *)tests[i].name);
     if (failed == 0)
         msock_fini();
