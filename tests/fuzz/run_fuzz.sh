@@ -82,7 +82,7 @@ for name in $harnesses; do
     "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$crashes/" "$corpus" >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-    found=$(ls "$crashes" | wc -l)
+    found=$(find "$crashes" -type f | wc -l)
     if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
         failed=1
         result="CRASHED (exit $rc): inputs in $crashes"
@@ -90,7 +90,7 @@ for name in $harnesses; do
     else
         result="no crash"
     fi
-    line="$name: ${execs:-?} executions, corpus $(ls "$corpus" | wc -l) inputs, $result"
+    line="$name: ${execs:-?} executions, corpus $(find "$corpus" -type f | wc -l) inputs, $result"
     echo "fuzz: $line"
     summary="$summary$line
 "
