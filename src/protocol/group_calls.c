@@ -262,14 +262,22 @@ static int call_simple(ms_socket *s, ms_group_call *c, const uint8_t *head, size
     return rv;
 }
 
+/* Runs a call whose request is its type and req id alone (LIST, WHOAMI, PEERS); on success
+ * *out holds the answered call for the caller to read and free. */
+static int call_request(ms_socket *s, uint8_t type, ms_group_call **out)
+{
+    uint8_t head[8];
+    int rv = call_start(s, type, out);
+    if (rv != 0)
+        return rv;
+    size_t len = ms_gw_put_request(head, sizeof head, type, (*out)->req);
+    return call_run(s, *out, head, len, NULL, 0);
+}
+
 int ms_group_list(ms_socket *s, msock_group_info *list, size_t *n)
 {
     ms_group_call *c;
-    uint8_t head[8];
-    int rv = call_start(s, MS_GW_LIST, &c);
-    if (rv != 0)
-        return rv;
-    rv = call_run(s, c, head, ms_gw_put_request(head, sizeof head, MS_GW_LIST, c->req), NULL, 0);
+    int rv = call_request(s, MS_GW_LIST, &c);
     if (rv != 0)
         return rv;
     if ((rv = ms_gw_status_error(c->r.status)) == 0) {
@@ -338,11 +346,7 @@ int ms_group_leave(ms_socket *s, uint32_t group, uint8_t op)
 int ms_group_whoami(ms_socket *s, uint64_t *id)
 {
     ms_group_call *c;
-    uint8_t head[8];
-    int rv = call_start(s, MS_GW_WHOAMI, &c);
-    if (rv != 0)
-        return rv;
-    rv = call_run(s, c, head, ms_gw_put_request(head, sizeof head, MS_GW_WHOAMI, c->req), NULL, 0);
+    int rv = call_request(s, MS_GW_WHOAMI, &c);
     if (rv != 0)
         return rv;
     if ((rv = ms_gw_status_error(c->r.status)) == 0)
@@ -354,11 +358,7 @@ int ms_group_whoami(ms_socket *s, uint64_t *id)
 int ms_group_peers(ms_socket *s, uint64_t *ids, size_t *n)
 {
     ms_group_call *c;
-    uint8_t head[8];
-    int rv = call_start(s, MS_GW_PEERS, &c);
-    if (rv != 0)
-        return rv;
-    rv = call_run(s, c, head, ms_gw_put_request(head, sizeof head, MS_GW_PEERS, c->req), NULL, 0);
+    int rv = call_request(s, MS_GW_PEERS, &c);
     if (rv != 0)
         return rv;
     if ((rv = ms_gw_status_error(c->r.status)) == 0) {
