@@ -54,7 +54,9 @@ extern "C" {
     X(ENOTFOUND, -1004, "address not found")                                              \
     X(ESTATE, -1005, "wrong state for this operation")                                    \
     X(EPEERPROTO, -1006, "peer speaks an incompatible protocol")                         \
-    X(ENOMASTER, -1007, "the group has no master")
+    X(ENOMASTER, -1007, "the group has no master")                                     \
+    X(EPEERAUTH, -1008, "TLS authentication failed: a certificate was refused")          \
+    X(ECRYPTO, -1009, "TLS failure: handshake or record refused, or bad key material")
 
 enum msock_errno {
 #define MSOCK_ERR_ENUM_(name, value, text) MSOCK_##name = (value),
@@ -229,6 +231,35 @@ enum msock_opt {
     MSOCK_OPT_GROUP_TIMEOUT,     /* ms, group; how long a group call (list, create, join, leave,
                                   * delete, whoami, peers, relay) waits for the hub, including
                                   * for a connection, 10000 default, -1 = for ever */
+    /* TLS (tls+tcp://, wss://; msock_tls.7). Files are PEM; they are read when a listener
+     * binds or a dialer connects, so a bad one fails msock_listen/msock_dial. */
+    MSOCK_OPT_TLS_CERT,          /* string, socket/endpoint; our certificate (and chain); a
+                                  * listener needs one, a dialer sends it when asked */
+    MSOCK_OPT_TLS_KEY,           /* string, socket/endpoint; its private key; "" = in the
+                                  * TLS_CERT file (default) */
+    MSOCK_OPT_TLS_CA,            /* string, socket/endpoint; CA certificates that verify the
+                                  * peer; "" = the system's trusted CAs (default) */
+    MSOCK_OPT_TLS_VERIFY,        /* int, socket/endpoint; enum msock_tls_verify: whether the
+                                  * peer's certificate is checked; default: dialers REQUIRED,
+                                  * listeners NONE */
+    MSOCK_OPT_TLS_SERVER_NAME,   /* string, socket/dialer; the name the server's certificate
+                                  * must carry, also sent as SNI; "" = the URL's host (default) */
+    MSOCK_OPT_TLS_MIN_VERSION,   /* int, socket/endpoint; enum msock_tls_version, 1.2 default */
+    MSOCK_OPT_TLS_MAX_VERSION,   /* int, socket/endpoint; enum msock_tls_version, 1.3 default */
+};
+
+/* Values of MSOCK_OPT_TLS_VERIFY. */
+enum msock_tls_verify {
+    MSOCK_TLS_VERIFY_DEFAULT = -1,  /* dialers REQUIRED, listeners NONE */
+    MSOCK_TLS_VERIFY_NONE = 0,      /* no check (a listener asks for no certificate) */
+    MSOCK_TLS_VERIFY_OPTIONAL = 1,  /* a listener asks for one and checks it if given */
+    MSOCK_TLS_VERIFY_REQUIRED = 2,  /* a valid certificate (a dialer: for the server name) */
+};
+
+/* Values of MSOCK_OPT_TLS_MIN_VERSION and MSOCK_OPT_TLS_MAX_VERSION: the wire numbers. */
+enum msock_tls_version {
+    MSOCK_TLS_1_2 = 0x0303,
+    MSOCK_TLS_1_3 = 0x0304,
 };
 
 MSOCK_API int msock_socket_set_int(msock_socket s, int opt, int v);
@@ -247,6 +278,7 @@ MSOCK_API int msock_dialer_set_int(msock_dialer d, int opt, int v);
 MSOCK_API int msock_dialer_set_bool(msock_dialer d, int opt, bool v);
 MSOCK_API int msock_dialer_set_ms(msock_dialer d, int opt, int64_t ms);
 MSOCK_API int msock_dialer_set_size(msock_dialer d, int opt, size_t v);
+MSOCK_API int msock_dialer_set_string(msock_dialer d, int opt, const char *v);
 MSOCK_API int msock_dialer_get_int(msock_dialer d, int opt, int *v);
 MSOCK_API int msock_dialer_get_bool(msock_dialer d, int opt, bool *v);
 MSOCK_API int msock_dialer_get_ms(msock_dialer d, int opt, int64_t *ms);
@@ -304,7 +336,8 @@ MSOCK_API int msock_pipe_notify(msock_socket s, int event, msock_pipe_cb cb, voi
     X(ERR_BAD_HEADER, "connections dropped: bad SP header or garbage")                    \
     X(ERR_PEER_PROTO, "connections dropped: incompatible peer protocol")                  \
     X(ERR_HANDSHAKE_TIMEOUT, "connections dropped: no SP header in time")                 \
-    X(ERR_IO, "connections dropped: I/O error or reset")
+    X(ERR_IO, "connections dropped: I/O error or reset")                                  \
+    X(ERR_TLS, "connections dropped: TLS handshake failed or a certificate was refused")
 
 enum msock_stat {
 #define MSOCK_STAT_ENUM_(name, text) MSOCK_STAT_##name,

@@ -114,6 +114,18 @@ void perf_open(const char *proto, msock_socket *s)
     perf_check(rc, proto);
     if (receives)
         perf_check(msock_socket_set_size(*s, MSOCK_OPT_RECV_MAXSZ, 0), "receive max size");
+    /* tls+tcp:// and wss:// runs: the certificate files come from the environment, as socket
+     * options that every endpoint of the socket takes. */
+    static const struct { const char *env; int opt; } tls_env[] = {
+        {"PERF_TLS_CERT", MSOCK_OPT_TLS_CERT},
+        {"PERF_TLS_KEY", MSOCK_OPT_TLS_KEY},
+        {"PERF_TLS_CA", MSOCK_OPT_TLS_CA},
+    };
+    for (size_t i = 0; i < sizeof tls_env / sizeof tls_env[0]; i++) {
+        const char *v = getenv(tls_env[i].env);
+        if (v && *v)
+            perf_check(msock_socket_set_string(*s, tls_env[i].opt, v), tls_env[i].env);
+    }
 }
 
 void perf_listen(msock_socket s, const char *url, msock_listener *l, char *bound, size_t len)

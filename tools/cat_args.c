@@ -50,7 +50,8 @@ enum opt_id {
     OPT_DATA, OPT_FILE, OPT_COUNT, OPT_DELAY, OPT_INTERVAL,
     OPT_RECV_TIMEOUT, OPT_SEND_TIMEOUT, OPT_RECV_MAXSZ, OPT_SUBSCRIBE, OPT_SOCKET_NAME,
     OPT_VERBOSE, OPT_SILENT, OPT_ASYNC, OPT_COMPAT, OPT_STATS, OPT_HELP, OPT_VERSION,
-    OPT_TLS, /* nngcat's TLS and ZeroTier options: known, so the error can say why */
+    OPT_CERT, OPT_KEY, OPT_CACERT, OPT_INSECURE, /* nngcat's TLS flags (cat_tls.c) */
+    OPT_ZT_HOME, /* nngcat's ZeroTier option: known, so the error can say why */
     OPT_CREATE, OPT_JOIN, OPT_PASSWORD, OPT_MASTER_PASSWORD, OPT_TO, OPT_LIST_GROUPS,
     OPT_WHOAMI, OPT_PEERS, OPT_RELAY, OPT_MAX_CONNS,
 };
@@ -79,9 +80,9 @@ static const struct opt_def opt_defs[] = {
     {"async", 0, false, OPT_ASYNC},           {"compat", 0, false, OPT_COMPAT},
     {"stats", 0, false, OPT_STATS},
     {"help", 'h', false, OPT_HELP},           {"version", 'V', false, OPT_VERSION},
-    {"insecure", 'k', false, OPT_TLS},        {"cacert", 0, true, OPT_TLS},
-    {"cert", 'E', true, OPT_TLS},             {"key", 0, true, OPT_TLS},
-    {"zt-home", 0, true, OPT_TLS},
+    {"insecure", 'k', false, OPT_INSECURE},   {"cacert", 0, true, OPT_CACERT},
+    {"cert", 'E', true, OPT_CERT},            {"key", 0, true, OPT_KEY},
+    {"zt-home", 0, true, OPT_ZT_HOME},
 };
 
 /* msockcat's own options, for the group protocols; long only. */
@@ -446,8 +447,12 @@ static int apply_option(struct cat_options *opts, const struct opt_def *def, con
     case OPT_STATS: opts->stats = true; return 0;
     case OPT_HELP: opts->help = true; return 0;
     case OPT_VERSION: opts->version = true; return 0;
-    case OPT_TLS:
-        cat_report("%s is not supported: msockcat has no TLS or ZeroTier", flag);
+    case OPT_CERT: return cat_tls_set(&opts->tls, CAT_TLS_CERT, flag, value);
+    case OPT_KEY: return cat_tls_set(&opts->tls, CAT_TLS_KEY, flag, value);
+    case OPT_CACERT: return cat_tls_set(&opts->tls, CAT_TLS_CACERT, flag, value);
+    case OPT_INSECURE: return cat_tls_set(&opts->tls, CAT_TLS_INSECURE, flag, value);
+    case OPT_ZT_HOME:
+        cat_report("%s is not supported: msockcat has no ZeroTier", flag);
         return -1;
     case OPT_CREATE:
     case OPT_JOIN:
@@ -749,6 +754,12 @@ static int check_options(const struct cat_options *opts)
         cat_report("--subscribe needs --sub");
         return -1;
     }
+    if (cat_tls_check(&opts->tls) != 0)
+        return -1;
+    for (size_t i = 0; i < opts->endpoint_count; i++)
+        if (opts->endpoints[i].kind == CAT_ENDPOINT_LISTEN &&
+            cat_tls_check_listener(&opts->tls, opts->endpoints[i].url) != 0)
+            return -1;
     return check_group_options(opts);
 }
 
@@ -803,5 +814,6 @@ void cat_args_free(struct cat_options *opts)
     free(opts->group.password);
     free(opts->group.master_password);
     free(opts->group.relay_ids);
+    cat_tls_free(&opts->tls);
     *opts = (struct cat_options){0};
 }

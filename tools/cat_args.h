@@ -10,6 +10,7 @@
 #include <msock.h>
 
 #include "cat_format.h"
+#include "cat_tls.h"
 
 /* What a protocol's socket can do, which decides the meaning of --data and --format. */
 enum cat_proto_role {
@@ -88,6 +89,7 @@ struct cat_options {
     bool async;          /* dial in the background (--async, --compat) */
     bool stats;          /* print the socket's statistics to stderr at exit */
     struct cat_group_options group;
+    struct cat_tls_options tls; /* --cert, --key, --cacert, --insecure */
     bool help;
     bool version;
 };

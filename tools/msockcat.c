@@ -12,6 +12,7 @@
 #include "cat_args.h"
 #include "cat_group.h"
 #include "cat_io.h"
+#include "cat_tls.h"
 
 /* The survey deadline when the socket will not tell its own (the library's default). */
 #define DEFAULT_SURVEY_MS 1000
@@ -70,9 +71,19 @@ static enum cat_step start_listener(struct cat_run *run, const char *url)
     msock_listener l;
     char bound[256];
     size_t len = sizeof(bound);
+    const char *what = NULL;
     int rc;
 
-    if ((rc = msock_listen(run->sock, url, &l, 0)) != 0) {
+    if ((rc = msock_listener_create(&l, run->sock, url)) != 0) {
+        cat_report("cannot listen on %s: %s", url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
+    }
+    /* The TLS options must be there before the start, which reads the files. */
+    if ((rc = cat_tls_apply_listener(&run->opts->tls, l, &what)) != 0) {
+        cat_report("cannot use %s on %s: %s", what, url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
+    }
+    if ((rc = msock_listener_start(l, 0)) != 0) {
         cat_report("cannot listen on %s: %s", url, msock_strerror(rc));
         return CAT_STEP_FAILED;
     }
@@ -88,9 +99,18 @@ static enum cat_step start_listener(struct cat_run *run, const char *url)
 static enum cat_step start_dialer(struct cat_run *run, const char *url)
 {
     msock_dialer d;
-    int rc = msock_dial(run->sock, url, &d, run->opts->async ? MSOCK_FLAG_NONBLOCK : 0);
+    const char *what = NULL;
+    int rc;
 
-    if (rc != 0) {
+    if ((rc = msock_dialer_create(&d, run->sock, url)) != 0) {
+        cat_report("cannot dial %s: %s", url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
+    }
+    if ((rc = cat_tls_apply_dialer(&run->opts->tls, d, &what)) != 0) {
+        cat_report("cannot use %s on %s: %s", what, url, msock_strerror(rc));
+        return CAT_STEP_FAILED;
+    }
+    if ((rc = msock_dialer_start(d, run->opts->async ? MSOCK_FLAG_NONBLOCK : 0)) != 0) {
         cat_report("cannot dial %s: %s", url, msock_strerror(rc));
         return CAT_STEP_FAILED;
     }
@@ -357,6 +377,8 @@ static void print_usage(FILE *out)
           "  -l, --connect-local PORT   dial tcp://127.0.0.1:PORT\n"
           "  -X, --bind-ipc PATH        listen on ipc://PATH\n"
           "  -x, --connect-ipc PATH     dial ipc://PATH\n"
+          "  URL is tcp://HOST:PORT, ipc://PATH, ws://HOST:PORT/PATH, or with TLS\n"
+          "  tls+tcp://HOST:PORT, wss://HOST:PORT/PATH\n"
           "\n"
           "FORMAT of received messages (default: no output):\n"
           "  --format no|raw|ascii|quoted|hex|msgpack\n"
@@ -380,6 +402,12 @@ static void print_usage(FILE *out)
           "  --stats                    print the socket's statistics on standard error at exit\n"
           "  -v, --verbose              report what happens on standard error (repeatable)\n"
           "  -q, --silent               report nothing but errors\n"
+          "  -E, --cert FILE            TLS: our certificate (PEM); a listener needs one, a\n"
+          "                             dialer shows it to the listener\n"
+          "  --key FILE                 TLS: the key of --cert (default: in the --cert file)\n"
+          "  --cacert FILE              TLS: the CAs that verify the peer (default: the system's);\n"
+          "                             a listener then requires a client certificate\n"
+          "  -k, --insecure             TLS: verify no peer certificate\n"
           "  -h, --help                 show this help\n"
           "  -V, --version              show the version\n"
           "\n"

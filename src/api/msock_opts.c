@@ -149,6 +149,13 @@ int msock_socket_set_string(msock_socket s, int opt, const char *v)
     return socket_set(s, opt, (ms_optval){.type = MS_OPT_STRING, .v.str = v});
 }
 
+int msock_dialer_set_string(msock_dialer d, int opt, const char *v)
+{
+    if (v == NULL)
+        return MSOCK_EINVAL;
+    return dialer_set(d, opt, (ms_optval){.type = MS_OPT_STRING, .v.str = v});
+}
+
 int msock_listener_set_string(msock_listener l, int opt, const char *v)
 {
     if (v == NULL)

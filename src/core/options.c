@@ -52,6 +52,13 @@ static const struct opt_desc {
     [MSOCK_OPT_GROUP_KDF_ITERATIONS] = {MS_OPT_INT, S, false, true},
     [MSOCK_OPT_GROUP_MAX_BODY] = {MS_OPT_SIZE, S, false, true},
     [MSOCK_OPT_GROUP_TIMEOUT] = {MS_OPT_MS, S, false, true},
+    [MSOCK_OPT_TLS_CERT] = {MS_OPT_STRING, S | D | L, false, true},
+    [MSOCK_OPT_TLS_KEY] = {MS_OPT_STRING, S | D | L, false, true},
+    [MSOCK_OPT_TLS_CA] = {MS_OPT_STRING, S | D | L, false, true},
+    [MSOCK_OPT_TLS_VERIFY] = {MS_OPT_INT, S | D | L, false, true},
+    [MSOCK_OPT_TLS_SERVER_NAME] = {MS_OPT_STRING, S | D, false, true},
+    [MSOCK_OPT_TLS_MIN_VERSION] = {MS_OPT_INT, S | D | L, false, true},
+    [MSOCK_OPT_TLS_MAX_VERSION] = {MS_OPT_INT, S | D | L, false, true},
 };
 
 void ms_opts_defaults(ms_opts *o)
@@ -85,6 +92,9 @@ void ms_opts_defaults(ms_opts *o)
         .group_kdf_iterations = 100000,
         .group_max_body = 1024 * 1024,
         .group_timeout = 10000,
+        .tls_verify = MSOCK_TLS_VERIFY_DEFAULT,
+        .tls_min_version = MSOCK_TLS_1_2,
+        .tls_max_version = MSOCK_TLS_1_3,
     };
 }
 
@@ -231,6 +241,25 @@ int ms_opts_set(ms_opts *o, int opt, const ms_optval *val)
         return copy_string_opt(o->ws_origins, sizeof o->ws_origins, val->v.str);
     case MSOCK_OPT_WS_HTTP_DIR:
         return copy_string_opt(o->ws_http_dir, sizeof o->ws_http_dir, val->v.str);
+    case MSOCK_OPT_TLS_CERT:
+        return copy_string_opt(o->tls_cert, sizeof o->tls_cert, val->v.str);
+    case MSOCK_OPT_TLS_KEY:
+        return copy_string_opt(o->tls_key, sizeof o->tls_key, val->v.str);
+    case MSOCK_OPT_TLS_CA:
+        return copy_string_opt(o->tls_ca, sizeof o->tls_ca, val->v.str);
+    case MSOCK_OPT_TLS_SERVER_NAME:
+        return copy_string_opt(o->tls_server_name, sizeof o->tls_server_name, val->v.str);
+    case MSOCK_OPT_TLS_VERIFY:
+        if (val->v.i < MSOCK_TLS_VERIFY_DEFAULT || val->v.i > MSOCK_TLS_VERIFY_REQUIRED)
+            return MSOCK_EINVAL;
+        o->tls_verify = val->v.i;
+        return 0;
+    case MSOCK_OPT_TLS_MIN_VERSION:
+    case MSOCK_OPT_TLS_MAX_VERSION:
+        if (val->v.i != MSOCK_TLS_1_2 && val->v.i != MSOCK_TLS_1_3)
+            return MSOCK_EINVAL;
+        *(opt == MSOCK_OPT_TLS_MIN_VERSION ? &o->tls_min_version : &o->tls_max_version) = val->v.i;
+        return 0;
     default:
         return MSOCK_ENOTSUP;
     }
@@ -270,6 +299,13 @@ void ms_opts_get(const ms_opts *o, int opt, ms_optval *val)
     case MSOCK_OPT_GROUP_KDF_ITERATIONS: val->v.i = o->group_kdf_iterations; break;
     case MSOCK_OPT_GROUP_MAX_BODY: val->v.size = o->group_max_body; break;
     case MSOCK_OPT_GROUP_TIMEOUT: val->v.ms = o->group_timeout; break;
+    case MSOCK_OPT_TLS_CERT: val->v.str = o->tls_cert; break;
+    case MSOCK_OPT_TLS_KEY: val->v.str = o->tls_key; break;
+    case MSOCK_OPT_TLS_CA: val->v.str = o->tls_ca; break;
+    case MSOCK_OPT_TLS_SERVER_NAME: val->v.str = o->tls_server_name; break;
+    case MSOCK_OPT_TLS_VERIFY: val->v.i = o->tls_verify; break;
+    case MSOCK_OPT_TLS_MIN_VERSION: val->v.i = o->tls_min_version; break;
+    case MSOCK_OPT_TLS_MAX_VERSION: val->v.i = o->tls_max_version; break;
     default: break;
     }
 }

@@ -17,6 +17,8 @@ enum ms_opt_where {
 #define MS_SOCKET_NAME_MAX 64
 #define MS_WS_ORIGINS_MAX 1024
 #define MS_WS_HTTP_DIR_MAX 512
+#define MS_TLS_PATH_MAX 1024
+#define MS_TLS_NAME_MAX 256
 #define MS_GROUP_KDF_MIN 1000
 #define MS_GROUP_KDF_MAX 10000000
 
@@ -38,6 +40,10 @@ struct ms_opts {
     char socket_name[MS_SOCKET_NAME_MAX];
     char ws_origins[MS_WS_ORIGINS_MAX];   /* comma-separated; "" = any */
     char ws_http_dir[MS_WS_HTTP_DIR_MAX]; /* listener; "" = no files */
+    /* TLS: files ("" = none / key in the cert file / system CAs), checks, versions */
+    int tls_verify, tls_min_version, tls_max_version;
+    char tls_cert[MS_TLS_PATH_MAX], tls_key[MS_TLS_PATH_MAX], tls_ca[MS_TLS_PATH_MAX];
+    char tls_server_name[MS_TLS_NAME_MAX];
 };
 
 /* A typed value crossing the option calls. */

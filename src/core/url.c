@@ -1,4 +1,4 @@
-/* url.c: splits endpoint URLs (inproc, ipc, tcp, tcp4, tcp6, ws) into scheme, host, port and
+/* url.c: splits endpoint URLs (inproc, ipc, tcp, tcp4, tcp6, tls+tcp*, ws, wss) into scheme, host, port and
  * path, rejecting anything a transport could misread later. */
 #include <stdio.h>
 
@@ -7,6 +7,7 @@
 /* sun_path is 108 bytes on Linux and needs a terminating NUL. */
 #define URL_IPC_PATH_MAX 107
 #define URL_WS_DEFAULT_PORT 80
+#define URL_WSS_DEFAULT_PORT 443
 
 enum url_kind { URL_KIND_INPROC, URL_KIND_IPC, URL_KIND_TCP, URL_KIND_WS };
 
@@ -21,6 +22,8 @@ static const struct url_scheme url_schemes[] = {
     {"inproc", URL_KIND_INPROC, MS_URL_ANY}, {"ipc", URL_KIND_IPC, MS_URL_ANY},
     {"tcp", URL_KIND_TCP, MS_URL_ANY},       {"tcp4", URL_KIND_TCP, MS_URL_INET4},
     {"tcp6", URL_KIND_TCP, MS_URL_INET6},    {"ws", URL_KIND_WS, MS_URL_ANY},
+    {"tls+tcp", URL_KIND_TCP, MS_URL_ANY},   {"tls+tcp4", URL_KIND_TCP, MS_URL_INET4},
+    {"tls+tcp6", URL_KIND_TCP, MS_URL_INET6}, {"wss", URL_KIND_WS, MS_URL_ANY},
 };
 
 static bool url_is_alpha(char c)
@@ -171,7 +174,7 @@ static int url_parse_tcp(ms_url *u, const char *rest)
     return url_parse_authority(u, rest, strlen(rest), true);
 }
 
-/* ws://host[:port][/path]: the path goes verbatim into the HTTP request line, so characters
+/* ws://host[:port][/path] (and wss://): the path goes verbatim into the HTTP request line, so characters
  * that would break that line are refused. */
 static int url_parse_ws(ms_url *u, const char *rest)
 {
@@ -182,7 +185,7 @@ static int url_parse_ws(ms_url *u, const char *rest)
     if (rc != 0)
         return rc;
     if (!u->has_port)
-        u->port = URL_WS_DEFAULT_PORT;
+        u->port = strcmp(u->scheme, "wss") == 0 ? URL_WSS_DEFAULT_PORT : URL_WS_DEFAULT_PORT;
     if (slash == NULL) {
         strcpy(u->path, "/");
         return 0;
@@ -212,7 +215,7 @@ static int url_parse_into(ms_url *u, const char *url)
         return MSOCK_EINVAL;
     scheme_len = (size_t)(sep - url);
     for (size_t i = 0; i < scheme_len; i++) {
-        if (!url_is_alpha(url[i]) && !(i > 0 && url_is_digit(url[i])))
+        if (!url_is_alpha(url[i]) && !(i > 0 && (url_is_digit(url[i]) || url[i] == '+')))
             return MSOCK_EINVAL;
     }
     if (scheme_len >= sizeof(u->scheme))

@@ -12,7 +12,7 @@ enum ms_url_family {
 
 struct ms_url {
     char raw[MS_URL_MAX + 1]; /* the URL as given */
-    char scheme[16];          /* "tcp", "tcp4", "tcp6", "ipc", "inproc", "ws" ... lower case */
+    char scheme[16];          /* "tcp", "tls+tcp", "ipc", "inproc", "ws", "wss"... lower case */
     char host[MS_URL_MAX];    /* tcp/ws: host without brackets; "" for wildcard ("*" or empty) */
     uint16_t port;            /* tcp/ws: 0 = pick a free port (listen only) */
     bool has_port;

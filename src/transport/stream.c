@@ -61,6 +61,7 @@ static void conn_free(ms_stream_conn *c)
         atomic_fetch_sub_explicit(&c->ep->conns, 1, memory_order_relaxed);
     ms_msgq_fini(&c->txq);
     ms_sp_decoder_fini(&c->dec);
+    ms_stream_tls_free(c);
     pthread_mutex_destroy(&c->mtx);
     ms_endpoint_release(c->ep);
     free(c);
@@ -94,6 +95,7 @@ static void conn_close_task(ms_task *t)
     c->closed = true;
     ms_timer_cancel(c->reactor, &c->hs_timer);
     ms_reactor_del(&c->ev);
+    ms_stream_tls_shutdown(c);
     close(c->fd);
     c->fd = -1;
     pthread_mutex_lock(&c->mtx);
@@ -138,6 +140,22 @@ static int conn_decode_error(ms_stream_conn *c, int rv)
     return rv;
 }
 
+/* readv, through TLS on tls+tcp: bytes, 0 at the end of the stream, or -1 with *code. */
+static ssize_t conn_readv(ms_stream_conn *c, const struct iovec *iov, int n, int *code)
+{
+    if (c->ssl)
+        return ms_stream_tls_readv(c, iov, n, code);
+    for (;;) {
+        ssize_t r = readv(c->fd, iov, n);
+        if (r >= 0)
+            return r;
+        if (errno != EINTR) {
+            *code = errno == EWOULDBLOCK ? MSOCK_EAGAIN : ms_errno_to_code(errno);
+            return -1;
+        }
+    }
+}
+
 /* Hands decoded messages up; false when the socket is full and reading must pause. */
 static bool conn_deliver(ms_stream_conn *c, msock_msg *head)
 {
@@ -176,16 +194,12 @@ static int conn_read(ms_stream_conn *c)
         size_t body_want = want;
         if (iovcnt == 2)
             want += iov[1].iov_len;
-        ssize_t n = readv(c->fd, iov, iovcnt);
+        int code = 0;
+        ssize_t n = conn_readv(c, iov, iovcnt, &code);
         if (n == 0)
             return MSOCK_ECONNRESET;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return ms_errno_to_code(errno);
-        }
+        if (n < 0)
+            return code == MSOCK_EAGAIN ? 0 : code;
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
         msock_msg *head = NULL, **tail = &head;
         size_t got = (size_t)n, rest = got; /* rest: bytes in buf to decode */
@@ -285,28 +299,76 @@ static void conn_established(ms_stream_conn *c)
     }
 }
 
+/* Writes some of the SP header: bytes, or -1 with *code. */
+static ssize_t conn_header_write(ms_stream_conn *c, int *code)
+{
+    struct iovec iov = {c->hs_out + c->hs_sent, MS_SP_HEADER_LEN - c->hs_sent};
+    if (c->ssl)
+        return ms_stream_tls_writev(c, &iov, 1, code);
+    for (;;) {
+        ssize_t n = send(c->fd, iov.iov_base, iov.iov_len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR) {
+            *code = errno == EWOULDBLOCK ? MSOCK_EAGAIN : ms_errno_to_code(errno);
+            return -1;
+        }
+    }
+}
+
+/* After a refused TLS handshake: the alert is out, so end our side and take in what the peer
+ * sent after its last handshake message (TLS 1.3 clients send data at once). Closing with it
+ * unread would reset the connection, and the reset can overtake the alert, which is the
+ * peer's only clear word of why. */
+static void conn_drain_before_close(ms_stream_conn *c)
+{
+    uint8_t sink[4096];
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 16 && read(c->fd, sink, sizeof sink) > 0; i++)
+        ;
+}
+
+/* tls+tcp: the TLS handshake comes before the SP header. False while it is not over (or
+ * failed, and c is closed). */
+static bool conn_tls_ready(ms_stream_conn *c)
+{
+    if (!c->ssl || c->tls_done)
+        return true;
+    int rv = ms_stream_tls_handshake(c);
+    if (rv == 1) {
+        c->tls_done = true;
+        return true;
+    }
+    if (rv < 0) {
+        ms_pipe_count_error(c->ep->sock, NULL, MSOCK_STAT_ERR_TLS);
+        conn_drain_before_close(c);
+        ms_stream_fail(c, rv);
+    }
+    return false;
+}
+
 static void conn_handshake_io(ms_stream_conn *c)
 {
+    if (!conn_tls_ready(c))
+        return;
+    int code = 0;
     while (c->hs_sent < MS_SP_HEADER_LEN) {
-        ssize_t n = send(c->fd, c->hs_out + c->hs_sent, MS_SP_HEADER_LEN - c->hs_sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        ssize_t n = conn_header_write(c, &code);
+        if (n < 0 && code == MSOCK_EAGAIN)
             break;
         if (n < 0) {
-            ms_stream_fail(c, ms_errno_to_code(errno));
+            ms_stream_fail(c, code);
             return;
         }
         c->hs_sent += (size_t)n;
     }
     while (c->hs_got < MS_SP_HEADER_LEN) {
-        ssize_t n = read(c->fd, c->hs_in + c->hs_got, MS_SP_HEADER_LEN - c->hs_got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        struct iovec iov = {c->hs_in + c->hs_got, MS_SP_HEADER_LEN - c->hs_got};
+        ssize_t n = conn_readv(c, &iov, 1, &code);
+        if (n < 0 && code == MSOCK_EAGAIN)
             return;
         if (n <= 0) {
-            ms_stream_fail(c, n == 0 ? MSOCK_ECONNRESET : ms_errno_to_code(errno));
+            ms_stream_fail(c, n == 0 ? MSOCK_ECONNRESET : code);
             return;
         }
         c->hs_got += (size_t)n;
@@ -346,8 +408,9 @@ static void conn_hs_timeout(ms_timer *t)
     ms_stream_fail(c, MSOCK_ETIMEDOUT);
 }
 
-void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url,
-                          ms_stream_done_cb done, void *done_arg, ms_stream_conn **track)
+void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, SSL_CTX *tls,
+                          const char *url, ms_stream_done_cb done, void *done_arg,
+                          ms_stream_conn **track)
 {
     ms_stream_conn *c = aligned_alloc(_Alignof(ms_stream_conn), sizeof *c);
     if (c)
@@ -379,7 +442,9 @@ void ms_stream_conn_start(ms_endpoint *ep, ms_reactor *r, int fd, int framing, c
     ms_timer_init(&c->hs_timer, conn_hs_timeout);
     ms_sp_decoder_init(&c->dec, framing, ep->opts.recv_maxsz);
     ms_sp_header_encode(c->hs_out, ep->sock->proto->self);
-    int rv = ms_reactor_add(r, &c->ev, conn_event, fd);
+    int rv = tls ? ms_stream_tls_attach(c, tls, ep->kind == MS_LISTENER) : 0;
+    if (rv == 0)
+        rv = ms_reactor_add(r, &c->ev, conn_event, fd);
     if (rv != 0) {
         ms_stream_fail(c, rv);
         return;
@@ -398,6 +463,7 @@ typedef struct conn_start_req {
     ms_task task;
     ms_endpoint *ep; /* held */
     ms_reactor *reactor;
+    SSL_CTX *tls;    /* held */
     int fd, framing;
     char url[MS_URL_MAX + 8];
 } conn_start_req;
@@ -405,12 +471,15 @@ typedef struct conn_start_req {
 static void conn_start_task(ms_task *t)
 {
     conn_start_req *q = MS_CONTAINER_OF(t, conn_start_req, task);
-    ms_stream_conn_start(q->ep, q->reactor, q->fd, q->framing, q->url, NULL, NULL, NULL);
+    ms_stream_conn_start(q->ep, q->reactor, q->fd, q->framing, q->tls, q->url, NULL, NULL, NULL);
+    if (q->tls)
+        SSL_CTX_free(q->tls);
     ms_endpoint_release(q->ep);
     free(q);
 }
 
-void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int framing, const char *url)
+void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int framing, SSL_CTX *tls,
+                                 const char *url)
 {
     conn_start_req *q = malloc(sizeof *q);
     if (!q) {
@@ -424,6 +493,9 @@ void ms_stream_conn_start_remote(ms_endpoint *ep, ms_reactor *r, int fd, int fra
     q->reactor = r;
     q->fd = fd;
     q->framing = framing;
+    q->tls = tls;
+    if (tls)
+        SSL_CTX_up_ref(tls); /* the listener may close and free its own before the task runs */
     snprintf(q->url, sizeof q->url, "%s", url);
     ms_reactor_post(r, &q->task);
 }

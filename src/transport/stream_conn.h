@@ -1,9 +1,13 @@
 /* stream_conn.h: the SP stream connection object, shared by the files that make it up:
- * stream.c (life, handshake, reads) and stream_tx.c (queued and batched writes). */
+ * stream.c (life, handshake, reads), stream_tx.c (queued and batched writes) and
+ * stream_tls.c (TLS under both, for tls+tcp). */
 #ifndef MS_STREAM_CONN_H
 #define MS_STREAM_CONN_H
 
 #include <pthread.h>
+#include <sys/uio.h>
+
+#include <openssl/ssl.h>
 
 #include "core/msgq.h"
 #include "core/reactor.h"
@@ -20,11 +24,14 @@ struct ms_stream_conn {
     char url[MS_URL_MAX + 8];
     ms_stream_done_cb done;
     void *done_arg;
+    SSL *ssl;                /* tls+tcp; NULL on plain streams. Used under tls_mtx */
+    pthread_mutex_t tls_mtx; /* one SSL call at a time: the reactor reads while a sender writes */
 
     /* Reactor thread only: */
     uint8_t hs_in[MS_SP_HEADER_LEN];
     size_t hs_got, hs_sent;
     bool established, closed;
+    bool tls_done; /* the TLS handshake is over: the SP header goes through TLS */
     ms_timer hs_timer;
     ms_sp_decoder dec;
     bool rx_paused; /* the socket queue is full: read again on recv_resume */
@@ -53,6 +60,16 @@ struct ms_stream_conn {
 /* stream.c: start closing from any thread / close now on the reactor thread. */
 void ms_stream_close_async(ms_stream_conn *c, int reason);
 void ms_stream_fail(ms_stream_conn *c, int reason);
+
+/* stream_tls.c. Reads and writes with readv/sendmsg's shapes: bytes moved, or -1 with *code
+ * MSOCK_EAGAIN (wait for the fd) or the error; 0 from a read is the end. A TLS read is short
+ * only when the fd had no more, as a plain one. */
+int ms_stream_tls_attach(ms_stream_conn *c, SSL_CTX *ctx, bool server);
+int ms_stream_tls_handshake(ms_stream_conn *c); /* 1 done, 0 wait for the fd, or an error */
+ssize_t ms_stream_tls_readv(ms_stream_conn *c, const struct iovec *iov, int n, int *code);
+ssize_t ms_stream_tls_writev(ms_stream_conn *c, const struct iovec *iov, int n, int *code);
+void ms_stream_tls_shutdown(ms_stream_conn *c); /* a close_notify if it fits, before close */
+void ms_stream_tls_free(ms_stream_conn *c);
 
 /* stream_tx.c: the pipe's send and queued ops, and the reactor's write side. */
 int ms_stream_send(void *tp, msock_msg *m);

@@ -1,5 +1,6 @@
-/* stream_endpoint.c: the dialer and listener shared by tcp and ipc: non-blocking connect,
- * bind with port 0 and stale ipc files, and an accept loop that backs off when out of fds. */
+/* stream_endpoint.c: the dialer and listener shared by tcp, tls+tcp and ipc: non-blocking
+ * connect, bind with port 0 and stale ipc files, an accept loop that backs off when out of
+ * fds, and the TLS context of a tls+tcp endpoint (made from its options when it starts). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "socket/socket.h"
 #include "transport/sp_codec.h"
 #include "transport/stream.h"
+#include "transport/tls_config.h"
 
 #define ACCEPT_RETRY_MS 100
 #define LISTEN_BACKLOG 4096
@@ -26,6 +28,7 @@ typedef struct stream_dialer {
     int fd;                   /* connecting socket, -1 when idle */
     ms_timer connect_timer;   /* a connect that hangs (no SYN answer) ends like a handshake */
     ms_stream_conn *hs_conn;  /* connection in its handshake */
+    SSL_CTX *tls;             /* tls+tcp: made at the first connect, from the options then */
     char peer_url[MS_URL_MAX + 8];
 } stream_dialer;
 
@@ -36,6 +39,7 @@ typedef struct stream_listener {
     int fd;
     ms_sockaddr sa;
     ms_timer retry_timer;
+    SSL_CTX *tls; /* tls+tcp: made at bind, so a bad certificate fails msock_listen */
     bool registered;
     dev_t ipc_dev; /* identity of the socket file we made, to unlink only our own */
     ino_t ipc_ino;
@@ -102,8 +106,8 @@ static void dialer_connected(stream_dialer *d)
     d->fd = -1;
     d->kind->prepare(d->ep, fd);
     /* The connection registers the fd again with its own handler. */
-    ms_stream_conn_start(d->ep, d->ep->reactor, fd, d->kind->framing, d->peer_url, dialer_hs_done, d,
-                         &d->hs_conn);
+    ms_stream_conn_start(d->ep, d->ep->reactor, fd, d->kind->framing, d->tls, d->peer_url,
+                         dialer_hs_done, d, &d->hs_conn);
 }
 
 static void dialer_event(ms_ev *ev, uint32_t events)
@@ -130,7 +134,12 @@ void ms_stream_dialer_connect(void *tp)
 {
     stream_dialer *d = tp;
     ms_sockaddr sa;
-    int rv = d->kind->resolve(d->ep, &sa, false);
+    int rv = 0;
+    if (d->kind->tls && !d->tls && (rv = ms_tls_ctx_new(&d->ep->opts, false, &d->tls)) != 0) {
+        ms_endpoint_dial_done(d->ep, rv);
+        return;
+    }
+    rv = d->kind->resolve(d->ep, &sa, false);
     int fd = rv == 0 ? socket_for(sa.ss.ss_family) : rv;
     if (fd < 0) {
         ms_endpoint_dial_done(d->ep, fd);
@@ -174,7 +183,10 @@ void ms_stream_dialer_close(void *tp)
 
 void ms_stream_dialer_fini(void *tp)
 {
-    free(tp);
+    stream_dialer *d = tp;
+    if (d->tls)
+        SSL_CTX_free(d->tls);
+    free(d);
 }
 
 /* ---- listener ---- */
@@ -215,6 +227,11 @@ static bool ipc_path_is_stale(const ms_sockaddr *sa)
 int ms_stream_listener_bind(void *tp)
 {
     stream_listener *l = tp;
+    if (l->kind->tls) {
+        int rv = ms_tls_ctx_new(&l->ep->opts, true, &l->tls);
+        if (rv != 0)
+            return rv;
+    }
     int family = l->sa.ss.ss_family;
     int fd = socket_for(family);
     if (fd < 0)
@@ -284,9 +301,9 @@ static void listener_accept(stream_listener *l)
         ms_reactor *r = ms_reactor_pick();
         /* The connection must start on its own reactor's thread. */
         if (r == l->ep->reactor)
-            ms_stream_conn_start(l->ep, r, fd, l->kind->framing, url, NULL, NULL, NULL);
+            ms_stream_conn_start(l->ep, r, fd, l->kind->framing, l->tls, url, NULL, NULL, NULL);
         else
-            ms_stream_conn_start_remote(l->ep, r, fd, l->kind->framing, url);
+            ms_stream_conn_start_remote(l->ep, r, fd, l->kind->framing, l->tls, url);
     }
 }
 
@@ -333,5 +350,7 @@ void ms_stream_listener_fini(void *tp)
     stream_listener *l = tp;
     if (l->fd >= 0)
         close(l->fd); /* bound but never started */
+    if (l->tls)
+        SSL_CTX_free(l->tls); /* connections hold their own references (SSL_new takes one) */
     free(l);
 }

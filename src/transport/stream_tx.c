@@ -148,6 +148,18 @@ static void conn_writer_leaves(ms_stream_conn *c, tx_after *after, bool had)
         after->notify = true;
 }
 
+/* sendmsg, through TLS on tls+tcp: bytes, or -1 with *code. */
+static ssize_t conn_writev(ms_stream_conn *c, struct iovec *iov, int n, int *code)
+{
+    if (c->ssl)
+        return ms_stream_tls_writev(c, iov, n, code);
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0)
+        *code = errno == EWOULDBLOCK ? MSOCK_EAGAIN : ms_errno_to_code(errno);
+    return w;
+}
+
 /* Writes what is queued (under mtx, which it drops around each sendmsg). One writer at a time:
  * the caller has checked tx_writing. */
 static void conn_write_locked(ms_stream_conn *c, tx_after *after)
@@ -169,20 +181,19 @@ static void conn_write_locked(ms_stream_conn *c, tx_after *after)
         int n = conn_gather(c, iov, pfx);
         uint64_t wakes = c->tx_wakes;
         pthread_mutex_unlock(&c->mtx);
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        int err = w < 0 ? errno : 0;
+        int code = 0;
+        ssize_t w = conn_writev(c, iov, n, &code);
         pthread_mutex_lock(&c->mtx);
         if (w < 0) {
-            if (err == EINTR)
+            if (code == MSOCK_EINTR)
                 continue;
-            if (err == EAGAIN || err == EWOULDBLOCK) {
+            if (code == MSOCK_EAGAIN) {
                 /* An EPOLLOUT edge during the call would be lost on a blocked flag. */
                 if (c->tx_wakes == wakes)
                     c->tx_blocked = true;
                 continue;
             }
-            after->error = ms_errno_to_code(err);
+            after->error = code;
             break;
         }
         *done_tail = conn_advance(c, (size_t)w);

@@ -25,6 +25,13 @@ static const ms_stream_kind tcp_kind = {
     .prepare = tcp_prepare,
 };
 
+const ms_stream_kind ms_stream_kind_tls = {
+    .framing = MS_SP_FRAMING_TCP,
+    .resolve = tcp_resolve,
+    .prepare = tcp_prepare,
+    .tls = true,
+};
+
 static int tcp_dialer_init(ms_endpoint *ep, void **tp)
 {
     return ms_stream_dialer_init(ep, tp, &tcp_kind);

@@ -6,8 +6,9 @@
 
 static const ms_transport *const transports[] = {
     &ms_transport_inproc, &ms_transport_ipc, &ms_transport_tcp, &ms_transport_tcp4, &ms_transport_tcp6,
+    &ms_transport_tls_tcp, &ms_transport_tls_tcp4, &ms_transport_tls_tcp6,
 #ifdef MSOCK_HAVE_WS
-    &ms_transport_ws,
+    &ms_transport_ws, &ms_transport_wss,
 #endif
 };
 

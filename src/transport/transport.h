@@ -30,7 +30,7 @@ typedef struct ms_pipe_ops {
 } ms_pipe_ops;
 
 struct ms_transport {
-    const char *scheme; /* "tcp", "tcp4", "ipc", "inproc"... */
+    const char *scheme; /* "tcp", "tcp4", "tls+tcp", "ipc", "inproc", "ws", "wss"... */
     /* Dialer: init checks the URL (caller's thread; may block on nothing). connect starts one
      * attempt on the reactor thread and ends with exactly one ms_endpoint_dial_done(ep, rv)
      * (rv 0 once the pipe is attached). close cancels an attempt in flight: after it returns
@@ -57,8 +57,12 @@ extern const ms_transport ms_transport_ipc;
 extern const ms_transport ms_transport_tcp;
 extern const ms_transport ms_transport_tcp4;
 extern const ms_transport ms_transport_tcp6;
+extern const ms_transport ms_transport_tls_tcp; /* tls.c: tls+tcp, over OpenSSL */
+extern const ms_transport ms_transport_tls_tcp4;
+extern const ms_transport ms_transport_tls_tcp6;
 #ifdef MSOCK_HAVE_WS
 extern const ms_transport ms_transport_ws; /* ws.c files, built with libwebsockets */
+extern const ms_transport ms_transport_wss;
 #endif
 
 #endif

@@ -1,5 +1,6 @@
-/* ws.h: the ws:// transport's shared pieces: the one libwebsockets service thread and its
- * command queue (ws_service.c), the connection (ws_conn.c) and the endpoints (ws_endpoint.c). */
+/* ws.h: the ws:// and wss:// transport's shared pieces: the one libwebsockets service thread,
+ * its command queue and TLS vhosts (ws_service.c), the connection (ws_conn.c) and the endpoints
+ * (ws_endpoint.c). */
 #ifndef MS_WS_H
 #define MS_WS_H
 
@@ -8,6 +9,7 @@
 #include "core/msgq.h"
 #include "core/reactor.h"
 #include "socket/endpoint.h"
+#include "transport/ws_rx.h"
 
 struct lws;
 
@@ -27,6 +29,9 @@ enum ms_ws_want {
 
 typedef struct ms_ws_conn ms_ws_conn;
 typedef struct ms_ws_dialer ms_ws_dialer;
+/* One TLS configuration of the service (a wss listener's or dialer's options) and its lws vhost;
+ * shared by every endpoint with the same settings, kept until ms_ws_service_stop. */
+typedef struct ms_ws_tls ms_ws_tls;
 
 struct ms_ws_conn {
     atomic_int refs;     /* the wsi (until WSI_DESTROY), the pipe, each queued command */
@@ -38,9 +43,12 @@ struct ms_ws_conn {
     char proto_name[48]; /* "<name>.sp.nanomsg.org" we accept (listener) or offer (dialer) */
     char addr[64];       /* dialer: numeric address to connect to */
     uint16_t rport;      /* dialer: its port */
-    char host[MS_URL_MAX + 8]; /* dialer: the Host header, "host:port" */
+    char host[MS_URL_MAX + MS_TLS_NAME_MAX + 8]; /* dialer: the Host header, "host:port" */
     int64_t handshake_ms; /* the upgrade must be done within this */
     int64_t ping_ivl_us, ping_to_us; /* keepalive (0: no pings), from the endpoint */
+    ms_ws_tls *tls;      /* wss: the listening port's or the dialer's TLS; NULL for ws */
+    int tls_verify;      /* dialer: its effective MSOCK_OPT_TLS_VERIFY */
+    char tls_name[MS_URL_MAX + MS_TLS_NAME_MAX]; /* dialer: the name its server must prove */
 
     /* Service thread only: */
     struct lws *wsi;
@@ -51,9 +59,12 @@ struct ms_ws_conn {
     bool dial_reported;  /* the dial result went to the dialer */
     bool counted;        /* accepted conn: counted in its listener's connections */
     bool ping_due, ping_out; /* a ping is to be written / was written and is unanswered */
+    bool tls_refused;    /* dialer: we refused the server's certificate */
+    bool tls_done;       /* accepted wss conn: its TLS handshake completed */
+    bool timed_out;      /* the handshake timer fired before the upgrade */
     int64_t last_rx_us, ping_sent_us; /* lws_now_usecs() of the last frame in, of the ping */
-    msock_msg *rx;       /* message being reassembled */
-    size_t rx_len;
+    ms_ws_rx rx;         /* messages being reassembled (ws_rx.c) */
+    bool rx_ready;       /* rx has its max (set on the first frame in) */
     msock_msg *rx_early, *rx_early_tail; /* dialer: received before its pipe was attached */
     size_t tx_frag_off;  /* bytes of the head message already written */
     ms_task dial_task;   /* dialer: the result goes to the endpoint's reactor */
@@ -82,8 +93,18 @@ void ms_ws_post(ms_ws_conn *c, unsigned want);
 /* Service-thread helpers for ws_conn.c: the client connect, the adopt, the tx scratch. */
 int ms_ws_client_connect(ms_ws_conn *c, const char *address, uint16_t port, const char *host,
                          const char *path);
-struct lws *ms_ws_adopt(int fd);
+struct lws *ms_ws_adopt(int fd, ms_ws_tls *tls, ms_ws_conn *c);
 uint8_t *ms_ws_txbuf(void);
+/* The TLS configuration of o for a wss listener (server) or dialer: its files are read now, so
+ * a bad one fails here (the errors of ms_tls_ctx_new). Any thread, once the service runs. */
+int ms_ws_tls_get(const ms_opts *o, bool server, ms_ws_tls **out);
+/* The dial error for lws's CLIENT_CONNECTION_ERROR on c's wsi, with lws's text why (may be
+ * NULL), on the service thread: MSOCK_EPEERAUTH for a certificate refused by either side,
+ * MSOCK_ECRYPTO for another TLS failure, else MSOCK_ECONNREFUSED. */
+int ms_ws_dial_error(ms_ws_conn *c, struct lws *wsi, const char *why);
+/* An accepted wss conn is gone (service thread): a failed TLS handshake counts in the
+ * MSOCK_STAT_ERR_TLS of its port's listeners. */
+void ms_ws_tls_gone(ms_ws_conn *c);
 
 /* ws_conn.c */
 ms_ws_conn *ms_ws_conn_new(ms_endpoint *ep, int fd);
@@ -104,6 +125,8 @@ int ms_ws_conn_attach(ms_ws_conn *c);
 ms_endpoint *ms_ws_listener_match(uint64_t port_id, const char *path, const char *proto,
                                   const char *origin, int *status);
 void ms_ws_listener_leave(ms_endpoint *ep);
+/* Counts stat (MSOCK_STAT_...) on the socket of the first listener of a port. */
+void ms_ws_port_count_error(uint64_t port_id, int stat);
 /* The directory a port serves plain HTTP GETs from (the first of its listeners that has one);
  * false when none. */
 bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len);

@@ -52,8 +52,7 @@ void ms_ws_conn_release(ms_ws_conn *c)
 {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (c->rx)
-        ms_msg_free(c->rx);
+    ms_ws_rx_fini(&c->rx);
     ms_msg_chain_free(c->rx_early);
     ms_msgq_fini(&c->txq);
     pthread_mutex_destroy(&c->mtx);
@@ -211,10 +210,11 @@ void ms_ws_conn_run(ms_ws_conn *c, unsigned want)
         conn_take_wsi_ref(c);
         int fd = c->fd;
         c->fd = -1;
-        struct lws *w = ms_ws_adopt(fd);
-        if (w) {
+        /* c is the wsi's from the start: a wss adopt may fail its TLS (and destroy the wsi,
+         * dropping the wsi reference) within the call. */
+        struct lws *w = ms_ws_adopt(fd, c->tls, c);
+        if (w && c->wsi_ref) {
             c->wsi = w;
-            lws_set_opaque_user_data(w, c);
             lws_set_timer_usecs(w, c->handshake_ms * 1000);
         } else {
             conn_drop_wsi_ref(c);
@@ -302,25 +302,6 @@ static void conn_deliver(ms_ws_conn *c, struct lws *wsi, msock_msg *m)
     }
 }
 
-/* Makes room for need bytes in the message being reassembled (doubling, so a message that
- * arrives in many fragments is copied O(1) times per byte). */
-static int conn_rx_room(ms_ws_conn *c, size_t need, size_t hint)
-{
-    size_t cap = c->rx ? c->rx->len : 0;
-    if (need <= cap)
-        return 0;
-    size_t want = MS_MAX(need, MS_MAX(cap * 2, hint));
-    msock_msg *m = NULL;
-    if (ms_msg_alloc(&m, want) != 0)
-        return MSOCK_ENOMEM;
-    if (c->rx) {
-        memcpy(m->body, c->rx->body, c->rx_len);
-        ms_msg_free(c->rx);
-    }
-    c->rx = m;
-    return 0;
-}
-
 /* Refuses the peer from the next WRITEABLE callback: refused from RECEIVE, lws 4.1 goes on
  * parsing what it has read while it waits to write the close frame, fails on it and drops the
  * connection without the close code. One that never lets us write is killed after a while. */
@@ -337,39 +318,25 @@ static int conn_rx(ms_ws_conn *c, struct lws *wsi, const void *in, size_t len)
 {
     if (c->reject_code)
         return 0; /* what lws had already read before the refusal */
-    bool first = lws_is_first_fragment(wsi), final = lws_is_final_fragment(wsi);
-    if (first) {
-        if (!lws_frame_is_binary(wsi))
-            return conn_reject_later(c, wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
-        c->rx_len = 0;
+    if (!c->rx_ready) {
+        ms_ws_rx_init(&c->rx, c->ep->opts.recv_maxsz);
+        c->rx_ready = true;
     }
-    size_t max = c->ep->opts.recv_maxsz;
-    if (max && c->rx_len + len > max) {
+    unsigned flags = (lws_is_first_fragment(wsi) ? MS_WS_RX_FIRST : 0) |
+                     (lws_is_final_fragment(wsi) ? MS_WS_RX_FINAL : 0) |
+                     (lws_frame_is_binary(wsi) ? MS_WS_RX_BINARY : 0);
+    msock_msg *m = NULL;
+    int rv = ms_ws_rx_feed(&c->rx, flags, in, len, lws_remaining_packet_payload(wsi), &m);
+    if (rv == MS_WS_RX_MESSAGE)
+        conn_deliver(c, wsi, m);
+    if (rv != MS_WS_RX_REFUSED)
+        return rv < 0 ? -1 : 0;
+    if (c->rx.close_code == MS_WS_CLOSE_TOO_LARGE) {
         ms_pipe_count_error(c->ep->sock, conn_pipe(c), MSOCK_STAT_DROPS_TOO_LARGE);
         ms_debug("socket %u: dropping %s: message over the receive max size", c->ep->sock->id,
                  c->url);
-        return conn_reject_later(c, wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE);
     }
-    msock_msg *m = NULL;
-    if (first && final) { /* the whole message in one piece: one copy */
-        if (ms_msg_from_buf(&m, in, len) != 0)
-            return -1;
-        conn_deliver(c, wsi, m);
-        return 0;
-    }
-    size_t hint = first ? len + lws_remaining_packet_payload(wsi) : 0;
-    if (conn_rx_room(c, c->rx_len + len, hint) != 0)
-        return -1;
-    memcpy(c->rx->body + c->rx_len, in, len);
-    c->rx_len += len;
-    if (final) {
-        m = c->rx;
-        c->rx = NULL;
-        m->len = c->rx_len;
-        c->rx_len = 0;
-        conn_deliver(c, wsi, m);
-    }
-    return 0;
+    return conn_reject_later(c, wsi, c->rx.close_code);
 }
 
 /* ---- service thread: send ---- */
@@ -422,8 +389,7 @@ static int conn_tx(ms_ws_conn *c, struct lws *wsi)
 {
     if (c->reject_code)
         return conn_reject(wsi, (enum lws_close_status)c->reject_code,
-                           c->reject_code == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE ? "message too large"
-                                                                                : "binary only");
+                           ms_ws_rx_close_reason(c->reject_code));
     if (c->close_now)
         return conn_reject(wsi, LWS_CLOSE_STATUS_NORMAL, "");
     uint8_t *buf = ms_ws_txbuf();
@@ -531,7 +497,7 @@ static int conn_filter(ms_ws_conn *c, struct lws *wsi)
     ms_msgq_set_limits(&c->txq, (size_t)ep->opts.send_queue_msgs, ep->opts.send_queue_bytes);
     ms_sockaddr peer = {.len = sizeof peer.ss};
     if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&peer.ss, &peer.len) != 0 ||
-        ms_sockaddr_format(&peer, "ws", c->url, sizeof c->url) != 0)
+        ms_sockaddr_format(&peer, c->tls ? "wss" : "ws", c->url, sizeof c->url) != 0)
         snprintf(c->url, sizeof c->url, "%s", ep->bound_url);
     return 0;
 }
@@ -563,6 +529,11 @@ static int conn_timer(ms_ws_conn *c, struct lws *wsi)
     if (!c->established) {
         ms_debug("ws: %s: handshake timed out", c->url[0] ? c->url : "accepted connection");
         ms_ws_dial_result(c, MSOCK_ETIMEDOUT);
+        c->timed_out = true;
+        /* lws 4.1 closes a wss connection still in its TLS handshake by waiting up to 5 s
+         * for the peer's TLS close: cut the TCP connection now. */
+        if (c->tls)
+            shutdown(lws_get_socket_fd(wsi), SHUT_RDWR);
         return -1;
     }
     if (c->ping_ivl_us <= 0)
@@ -660,7 +631,7 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
     }
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         ms_debug("ws: dial %s: %s", c->url, in ? (const char *)in : "failed");
-        ms_ws_dial_result(c, MSOCK_ECONNREFUSED);
+        ms_ws_dial_result(c, ms_ws_dial_error(c, wsi, in));
         return 0;
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -685,6 +656,7 @@ int ms_ws_conn_callback(struct lws *wsi, int reason, void *in, size_t len)
         if (c->dialer)
             ms_ws_dial_result(c, MSOCK_ECONNRESET); /* no-op when already reported */
         conn_dead(c, MSOCK_ECONNRESET);
+        ms_ws_tls_gone(c);
         if (c->counted) {
             c->counted = false;
             ms_ws_listener_leave(c->ep);

@@ -1,6 +1,7 @@
-/* ws_endpoint.c: the ws:// dialer and listener. Listeners share our own listening sockets:
- * several paths may listen on one host:port, and accepted fds are handed to lws, which runs
- * the HTTP upgrade; the request's path then picks the listener (ms_ws_listener_match). */
+/* ws_endpoint.c: the ws:// and wss:// dialer and listener. Listeners share our own listening
+ * sockets: several paths may listen on one host:port, and accepted fds are handed to lws, which
+ * runs TLS (wss) and the HTTP upgrade; the request's path then picks the listener
+ * (ms_ws_listener_match). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +15,9 @@
 
 #include "core/log.h"
 #include "core/sockaddr.h"
+#include "socket/pipe.h"
 #include "socket/socket.h"
+#include "transport/tls_config.h"
 #include "transport/transport.h"
 #include "transport/ws.h"
 
@@ -35,6 +38,7 @@ typedef struct ws_port {
     int fd;
     char host[MS_URL_MAX]; /* as the URL gave it, to find the port again */
     uint16_t port;         /* bound */
+    ms_ws_tls *tls;        /* wss: the TLS of every listener on it; NULL for ws */
     bool registered;
     int64_t handshake_ms; /* of the listener that opened it: before the path is known */
     ms_reactor *reactor;
@@ -59,6 +63,11 @@ static uint64_t ws_port_ids;
 void ms_ws_proto_name(char *buf, size_t len, const char *name)
 {
     snprintf(buf, len, "%s.sp.nanomsg.org", name);
+}
+
+static bool ws_secure(const ms_endpoint *ep)
+{
+    return strcmp(ep->url.scheme, "wss") == 0;
 }
 
 /* ---- dialer ---- */
@@ -113,8 +122,11 @@ static void ws_dialer_connect(void *tp)
     ms_ws_dialer *d = tp;
     ms_endpoint *ep = d->ep;
     ms_sockaddr sa;
+    ms_ws_tls *tls = NULL;
     /* Resolved here, like tcp: this lws build resolves names on its one service thread. */
     int rv = ms_sockaddr_tcp(&sa, &ep->url, false);
+    if (rv == 0 && ws_secure(ep))
+        rv = ms_ws_tls_get(&ep->opts, false, &tls); /* its files, read on each attempt */
     ms_ws_conn *c = rv == 0 ? ms_ws_conn_new(ep, -1) : NULL;
     if (rv == 0 && !c)
         rv = MSOCK_ENOMEM;
@@ -126,8 +138,14 @@ static void ws_dialer_connect(void *tp)
                                                  : (const void *)&((struct sockaddr_in *)&sa.ss)->sin_addr;
     inet_ntop(sa.ss.ss_family, a, c->addr, sizeof c->addr);
     c->rport = ep->url.port;
-    bool v6 = strchr(ep->url.host, ':') != NULL;
-    snprintf(c->host, sizeof c->host, "%s%s%s:%u", v6 ? "[" : "", ep->url.host, v6 ? "]" : "",
+    /* wss: the server's certificate must name MSOCK_OPT_TLS_SERVER_NAME, else the URL's host;
+     * the Host header (and so lws's SNI) names it too. */
+    const char *name = tls && ep->opts.tls_server_name[0] ? ep->opts.tls_server_name : ep->url.host;
+    c->tls = tls;
+    c->tls_verify = ms_tls_verify_mode(&ep->opts, false);
+    snprintf(c->tls_name, sizeof c->tls_name, "%s", strcmp(name, "*") == 0 ? "" : name);
+    bool v6 = strchr(name, ':') != NULL;
+    snprintf(c->host, sizeof c->host, "%s%s%s:%u", v6 ? "[" : "", name, v6 ? "]" : "",
              (unsigned)ep->url.port);
     snprintf(c->url, sizeof c->url, "%s", ep->url.raw);
     c->handshake_ms = ep->opts.handshake_timeout;
@@ -221,6 +239,7 @@ static void port_accept(ws_port *p)
             continue;
         }
         c->port_id = p->id;
+        c->tls = p->tls;
         c->handshake_ms = p->handshake_ms;
         ms_ws_post(c, MS_WS_WANT_ADOPT);
         ms_ws_conn_release(c);
@@ -238,7 +257,7 @@ static void port_retry(ms_timer *t)
     port_accept(MS_CONTAINER_OF(t, ws_port, retry_timer));
 }
 
-static int port_open(ms_endpoint *ep, ws_port **out)
+static int port_open(ms_endpoint *ep, ms_ws_tls *tls, ws_port **out)
 {
     ms_sockaddr sa;
     int rv = ms_sockaddr_tcp(&sa, &ep->url, true);
@@ -266,11 +285,12 @@ static int port_open(ms_endpoint *ep, ws_port **out)
     p->port = ntohs(bound.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound.ss)->sin6_port
                                                    : ((struct sockaddr_in *)&bound.ss)->sin_port);
     p->fd = fd;
+    p->tls = tls;
     p->id = ++ws_port_ids;
     p->handshake_ms = ep->opts.handshake_timeout;
     ms_timer_init(&p->retry_timer, port_retry);
     snprintf(p->host, sizeof p->host, "%s", ep->url.host);
-    ms_sockaddr_format(&bound, "ws", ep->bound_url, sizeof ep->bound_url);
+    ms_sockaddr_format(&bound, ep->url.scheme, ep->bound_url, sizeof ep->bound_url);
     *out = p;
     return 0;
 }
@@ -295,7 +315,11 @@ static int ws_listener_bind(void *tp)
 {
     ws_listener *l = tp;
     ms_endpoint *ep = l->ep;
-    int rv = 0;
+    ms_ws_tls *tls = NULL;
+    /* wss: the certificate and key are read now, so that a bad one fails the listen. */
+    int rv = ws_secure(ep) ? ms_ws_tls_get(&ep->opts, true, &tls) : 0;
+    if (rv != 0)
+        return rv;
     pthread_mutex_lock(&ws_ports_mtx);
     ws_port *p = NULL;
     if (ep->url.port != 0) /* port 0 always gets a socket of its own */
@@ -303,13 +327,17 @@ static int ws_listener_bind(void *tp)
             if (p->port == ep->url.port && strcmp(p->host, ep->url.host) == 0)
                 break;
     if (p) {
+        /* Paths share a port's TLS: ws with wss, or another certificate or check, cannot. */
+        if (p->tls != tls)
+            rv = MSOCK_EADDRINUSE;
         for (ws_listener *o = p->listeners; o; o = o->next)
             if (strcmp(o->ep->url.path, ep->url.path) == 0)
                 rv = MSOCK_EADDRINUSE;
         if (rv == 0)
-            ms_url_format_tcp(ep->bound_url, sizeof ep->bound_url, "ws", ep->url.host, p->port);
+            ms_url_format_tcp(ep->bound_url, sizeof ep->bound_url, ep->url.scheme, ep->url.host,
+                              p->port);
     } else {
-        rv = port_open(ep, &p);
+        rv = port_open(ep, tls, &p);
         if (rv == 0) {
             p->next = ws_ports;
             ws_ports = p;
@@ -424,6 +452,15 @@ void ms_ws_listener_leave(ms_endpoint *ep)
     atomic_fetch_sub_explicit(&ep->conns, 1, memory_order_relaxed);
 }
 
+void ms_ws_port_count_error(uint64_t port_id, int stat)
+{
+    pthread_mutex_lock(&ws_ports_mtx);
+    ws_port *p = port_find(port_id);
+    if (p && p->listeners)
+        ms_pipe_count_error(p->listeners->ep->sock, NULL, stat);
+    pthread_mutex_unlock(&ws_ports_mtx);
+}
+
 bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len)
 {
     bool found = false;
@@ -440,6 +477,20 @@ bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len)
 
 const ms_transport ms_transport_ws = {
     .scheme = "ws",
+    .dialer_init = ws_dialer_init,
+    .dialer_connect = ws_dialer_connect,
+    .dialer_close = ws_dialer_close,
+    .dialer_fini = ws_dialer_fini,
+    .listener_init = ws_listener_init,
+    .listener_bind = ws_listener_bind,
+    .listener_start = ws_listener_start,
+    .listener_close = ws_listener_close,
+    .listener_fini = ws_listener_fini,
+};
+
+/* wss://: the same endpoints; ws_secure tells them apart by the URL's scheme. */
+const ms_transport ms_transport_wss = {
+    .scheme = "wss",
     .dialer_init = ws_dialer_init,
     .dialer_connect = ws_dialer_connect,
     .dialer_close = ws_dialer_close,

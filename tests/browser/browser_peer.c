@@ -5,11 +5,15 @@
  * A group hub listens on ws://127.0.0.1:PORT/group-hub and on inproc://browser_peer_hub, where
  * C group clients (c1..c4, on command) meet the browser's.
  *
- *   browser_peer [--port N] [--origin ORIGIN]
+ *   browser_peer [--port N] [--origin ORIGIN] [--wss-dir DIR --cert FILE --key FILE]
  *
  * N = 0 (default) picks a free port; it prints "port P" when ready. Two more REP echo servers
  * check the Origin a browser sends: /rep-origin admits only ORIGIN (the test page's), and
  * /rep-foreign only an origin no page has.
+ * With --wss-dir, two more REP echo servers listen on another port over TLS (FILE and FILE
+ * the certificate and key): wss://127.0.0.1:W/wss-rep, which also serves DIR over https (the
+ * page), and /wss-rep-foreign, which admits only an origin no page has; "wss-port W" comes
+ * before "port P".
  *
  * Commands (MS is a timeout in milliseconds; every command gives up after it):
  *   send SOCK HEX MS               sendpat SOCK LEN SEED MS
@@ -75,6 +79,17 @@ static role roles[] = {
     {.name = "group-hub", .open = msock_group_hub_open, .group_hub = true},
 };
 #define NROLES (sizeof roles / sizeof roles[0])
+
+/* Over wss, on a port of their own (only with --wss-dir). */
+static role wss_roles[] = {
+    {.name = "wss-rep", .open = msock_rep_open, .echoes = true},
+    {.name = "wss-rep-foreign",
+     .open = msock_rep_open,
+     .echoes = true,
+     .origins = "https://foreign.invalid"},
+};
+#define NWSS_ROLES (sizeof wss_roles / sizeof wss_roles[0])
+static bool wss_on;
 
 static role *find_role(const char *name)
 {
@@ -198,6 +213,53 @@ static unsigned listen_all(unsigned port)
         }
     }
     return port;
+}
+
+static int echo_main(void *arg);
+
+/* The wss echo servers: every path on one port that serves dir over https with cert and key;
+ * true once they listen and answer, after printing "wss-port W". */
+static bool listen_wss(const char *dir, const char *cert, const char *key)
+{
+    unsigned port = 0;
+    for (size_t i = 0; i < NWSS_ROLES; i++) {
+        role *r = &wss_roles[i];
+        char url[128];
+        snprintf(url, sizeof url, "wss://127.0.0.1:%u/%s", port, r->name);
+        int rv = r->open(&r->sock);
+        if (rv == 0)
+            rv = msock_socket_set_size(r->sock, MSOCK_OPT_RECV_MAXSZ, RECV_MAXSZ);
+        if (rv == 0 && r->origins)
+            rv = msock_socket_set_string(r->sock, MSOCK_OPT_WS_ORIGINS, r->origins);
+        if (rv == 0)
+            rv = msock_listener_create(&r->listener, r->sock, url);
+        if (rv == 0)
+            rv = msock_listener_set_string(r->listener, MSOCK_OPT_WS_HTTP_DIR, dir);
+        if (rv == 0)
+            rv = msock_listener_set_string(r->listener, MSOCK_OPT_TLS_CERT, cert);
+        if (rv == 0)
+            rv = msock_listener_set_string(r->listener, MSOCK_OPT_TLS_KEY, key);
+        if (rv == 0)
+            rv = msock_listener_start(r->listener, 0);
+        if (rv == 0 && port == 0) {
+            char bound[128];
+            size_t len = sizeof bound;
+            rv = msock_listener_get_string(r->listener, MSOCK_OPT_URL, bound, &len);
+            char *colon = rv == 0 ? strrchr(bound, ':') : NULL;
+            port = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+        }
+        if (rv != 0 || port == 0) {
+            fprintf(stderr, "browser_peer: listen %s: %s\n", url, msock_strerror(rv));
+            return false;
+        }
+        wss_on = true;
+        if (thrd_create(&r->echo, echo_main, r) != thrd_success) {
+            fprintf(stderr, "browser_peer: cannot start the %s thread\n", r->name);
+            return false;
+        }
+    }
+    printf("wss-port %u\n", port);
+    return true;
 }
 
 static int64_t now_ms(void)
@@ -573,6 +635,10 @@ static void close_all(void)
     for (size_t i = 0; i < NROLES; i++)
         if (roles[i].echoes)
             thrd_join(roles[i].echo, NULL);
+    for (size_t i = 0; wss_on && i < NWSS_ROLES; i++) {
+        msock_close(wss_roles[i].sock);
+        thrd_join(wss_roles[i].echo, NULL);
+    }
 }
 
 /* Runs one command line; false for "quit". */
@@ -640,17 +706,27 @@ static bool run_command(char *line)
 int main(int argc, char **argv)
 {
     unsigned port = 0;
+    const char *wss_dir = NULL, *cert = NULL, *key = NULL;
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 < argc && strcmp(argv[i], "--port") == 0)
             port = (unsigned)strtoul(argv[i + 1], NULL, 10);
         else if (i + 1 < argc && strcmp(argv[i], "--origin") == 0)
             find_role("rep-origin")->origins = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--wss-dir") == 0)
+            wss_dir = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--cert") == 0)
+            cert = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--key") == 0)
+            key = argv[i + 1];
         else {
-            fprintf(stderr, "usage: %s [--port N] [--origin ORIGIN]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--port N] [--origin ORIGIN] [--wss-dir DIR --cert FILE "
+                            "--key FILE]\n", argv[0]);
             return 2;
         }
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* the runner reads replies line by line */
+    if (wss_dir && (!cert || !key || !listen_wss(wss_dir, cert, key)))
+        return 1;
     port = listen_all(port);
     if (port == 0)
         return 1;

@@ -190,6 +190,27 @@ export const cases = [
     },
   },
   {
+    name: 'wss: the page over https from a C wss listener, req -> C rep over wss (1 MiB), foreign origin refused',
+    async run({ openPage, peer }) {
+      const origin = `https://localhost:${peer.wssPort}`;
+      const page = await openPage(`${origin}/`);
+      try {
+        equal(page.protocol, 'https:', 'the page came over');
+        const { T } = page;
+        await T('open', 'wreq', 'req', `wss://localhost:${peer.wssPort}/wss-rep`, BIG);
+        await T('connected', 'wreq', OP_MS);
+        equal(text(await T('request', 'wreq', hex('over tls'), OP_MS)), 'over tls', 'reply');
+        equal(await T('requestPattern', 'wreq', MIB, 11, OP_MS), '', '1 MiB echo');
+        await T('open', 'wno', 'req', `wss://localhost:${peer.wssPort}/wss-rep-foreign`, RECONNECT);
+        await T('waitReconnects', 'wno', 3, OP_MS);
+        equal((await T('stats', 'wno')).pipesOpened, 0, 'connections from a foreign origin');
+        await T('closeAll');
+      } finally {
+        await page.close();
+      }
+    },
+  },
+  {
     name: 'group: browser member, C master: wrong password, data both ways, broadcast, to one, events',
     async run(ctx) { await groupMemberWithCMaster(ctx); },
   },

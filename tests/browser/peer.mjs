@@ -11,8 +11,10 @@ export class Peer {
   /**
    * Start browser_peer and wait until it listens.
    * @param {string} bin path of the browser_peer program
-   * @param {{port: number, origin: string}} where port 0 for any free port, or the port to
-   *   listen on again; origin the test page's, which /rep-origin admits
+   * @param {{port: number, origin: string, wss?: {dir: string, cert: string, key: string}}} where
+   *   port 0 for any free port, or the port to listen on again; origin the test page's, which
+   *   /rep-origin admits; wss, when given, starts the wss echo servers (on a port of their own,
+   *   serving dir over https with cert and key)
    * @param {number} ms how long to wait for it to report its port
    * @returns {Promise<Peer>}
    */
@@ -22,14 +24,17 @@ export class Peer {
     return peer;
   }
 
-  constructor(bin, { port, origin }) {
+  constructor(bin, { port, origin, wss }) {
     this.port = 0; // as reported
+    this.wssPort = 0; // as reported, with where.wss
+    this.wss = wss;
     this.origin = origin;
     this.stderr = '';
     this.exited = null; // {code, signal} once the process is gone
     this._replies = []; // waiters of command replies, in the order the commands went out
     this._portWaiter = null;
     const args = ['--port', String(port), '--origin', origin];
+    if (wss) args.push('--wss-dir', wss.dir, '--cert', wss.cert, '--key', wss.key);
     this._proc = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this._exit = new Promise((resolve) => {
       this._proc.on('exit', (code, signal) => {
@@ -52,6 +57,8 @@ export class Peer {
 
   _line(line) {
     if (this._portWaiter) {
+      const w = /^wss-port (\d+)$/.exec(line);
+      if (w) this.wssPort = Number(w[1]);
       const m = /^port (\d+)$/.exec(line);
       if (m) {
         this.port = Number(m[1]);

@@ -1,8 +1,9 @@
 // run_browser_tests.mjs: proves that msock.js in a real browser talks to libmsock.
 // It serves the page and js/*.js over http://127.0.0.1, starts browser_peer (C
-// listeners for every SP role), drives headless Chromium through playwright-core,
-// and prints TAP. Exit status 0 only when every case passed; a missing browser,
-// playwright-core or peer is a failure, never a skip.
+// listeners for every SP role, and wss ones that also serve the page over https with
+// certificates from tests/tls/make_certs.sh), drives headless Chromium through
+// playwright-core, and prints TAP. Exit status 0 only when every case passed; a missing
+// browser, playwright-core, openssl or peer is a failure, never a skip.
 //
 //   node tests/browser/run_browser_tests.mjs --peer PATH_TO_browser_peer
 //
@@ -10,8 +11,10 @@
 // default js/node_modules of this source tree), MSOCK_CHROMIUM (default
 // /usr/bin/chromium), MSOCK_BROWSER_CASE_MS (time limit of one case, default 20000).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cases } from './cases.mjs';
@@ -27,6 +30,7 @@ const SUITE_MS = SETUP_MS + (cases.length + 2) * CASE_MS;
 let peer = null;
 let browser = null;
 let server = null;
+let tmpDir = null;
 
 /** Everything printed for a failure, as TAP diagnostics. */
 function diag(text) {
@@ -52,6 +56,29 @@ function loadPlaywright() {
   return { playwright: require(path.dirname(pkg)), version };
 }
 
+/**
+ * For the wss cases: certificates, and a directory with the page and js/ (symbolic links)
+ * that browser_peer's wss listener serves over https. Chromium is told to trust the server
+ * certificate by the SHA-256 of its public key (not by turning certificate checks off).
+ * @returns {{wss: {dir: string, cert: string, key: string}, spki: string}}
+ */
+function prepareWss() {
+  tmpDir = mkdtempSync(path.join(os.tmpdir(), 'msock-browser-'));
+  const certs = path.join(tmpDir, 'certs');
+  execFileSync('sh', [path.join(HERE, '../tls/make_certs.sh'), certs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dir = path.join(tmpDir, 'www');
+  mkdirSync(dir);
+  symlinkSync(path.join(HERE, 'page.html'), path.join(dir, 'index.html'));
+  symlinkSync(path.join(HERE, 'page_driver.js'), path.join(dir, 'page_driver.js'));
+  symlinkSync(JS_DIR, path.join(dir, 'js'));
+  const cert = path.join(certs, 'server.crt');
+  const spki = execFileSync('sh', ['-c',
+    'openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64',
+    'sh', cert]).toString().trim();
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(spki)) throw new Error(`cannot hash the server key of ${cert}: "${spki}"`);
+  return { wss: { dir, cert, key: path.join(certs, 'server.key') }, spki };
+}
+
 async function setup(peerBin) {
   const { playwright, version } = loadPlaywright();
   const executablePath = process.env.MSOCK_CHROMIUM || '/usr/bin/chromium';
@@ -59,12 +86,14 @@ async function setup(peerBin) {
     throw new Error(`no Chromium at ${executablePath}: install Debian's chromium package (or set MSOCK_CHROMIUM)`);
   }
   if (!existsSync(peerBin)) throw new Error(`no browser_peer at ${peerBin}: build it first (make check)`);
+  const { wss, spki } = prepareWss();
   server = await startStaticServer(HERE, JS_DIR);
-  peer = await Peer.start(peerBin, { port: 0, origin: server.origin }, CASE_MS);
+  peer = await Peer.start(peerBin, { port: 0, origin: server.origin, wss }, CASE_MS);
   // playwright turns Chromium's sandbox off by default (chromiumSandbox: false), which
   // running as root needs; /dev/shm is small in containers.
   browser = await playwright.chromium.launch({
-    executablePath, headless: true, timeout: SETUP_MS, args: ['--disable-dev-shm-usage'],
+    executablePath, headless: true, timeout: SETUP_MS,
+    args: ['--disable-dev-shm-usage', `--ignore-certificate-errors-spki-list=${spki}`],
   });
   const page = await browser.newPage();
   const logs = [];
@@ -76,11 +105,28 @@ async function setup(peerBin) {
   return { page, logs };
 }
 
-function makeCtx(page, peerBin) {
-  const where = { port: peer.port, origin: peer.origin };
+/** Calls window.T[fn](...args) in page. */
+const pageT = (page) => (fn, ...args) => page.evaluate(({ fn, args }) => window.T[fn](...args), { fn, args });
+
+function makeCtx(page, logs, peerBin, wss) {
+  const where = { port: peer.port, origin: peer.origin, wss };
   return {
-    T: (fn, ...args) => page.evaluate(({ fn, args }) => window.T[fn](...args), { fn, args }),
+    T: pageT(page),
     get peer() { return peer; },
+    /** A second page, loaded from url, for its own cases; its T, its protocol, and close. */
+    async openPage(url) {
+      const p = await browser.newPage();
+      p.on('console', (m) => logs.push(`${url} console.${m.type()}: ${m.text()}`));
+      p.on('pageerror', (e) => logs.push(`${url} page error: ${e.message}`));
+      try {
+        await p.goto(url, { timeout: CASE_MS / 2 });
+        await p.waitForFunction(() => window.pageReady === true, null, { timeout: CASE_MS / 2 });
+      } catch (err) {
+        await p.close();
+        throw err;
+      }
+      return { T: pageT(p), protocol: await p.evaluate(() => location.protocol), close: () => p.close() };
+    },
     url: (p) => `ws://127.0.0.1:${where.port}/${p}`,
     async stopPeer(how) {
       if (how === 'kill') await peer.kill();
@@ -104,7 +150,7 @@ function makeCtx(page, peerBin) {
 }
 
 async function runCases(page, logs, peerBin) {
-  const ctx = makeCtx(page, peerBin);
+  const ctx = makeCtx(page, logs, peerBin, peer.wss);
   let failed = 0;
   for (const [i, c] of cases.entries()) {
     const n = i + 1;
@@ -133,6 +179,7 @@ async function cleanup() {
   if (browser) await bounded(browser.close(), 10000, () => 'browser close timed out').catch(() => {});
   if (peer) await peer.kill();
   if (server) await server.close();
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 }
 
 async function main() {

@@ -324,6 +324,76 @@ static void make_group_wire(void)
 #undef GW
 }
 
+/* ws_rx input: [max size index] then pieces [flags][length][frame rest byte][bytes]. Max size
+ * indexes: 0 = 1, 1 = 2, 2 = 16, 3 = 100, 4 = 255, 5 = 1000, 6 = 4096. A rest byte of 0xF0 or
+ * more announces SIZE_MAX >> (byte - 0xF0): 0xF1 is 2^63 - 1 on 64 bits. */
+enum { WS_FIRST = 1, WS_FINAL = 2, WS_BINARY = 4, WS_WHOLE = 7 };
+
+static void ws_piece(seed *s, uint8_t flags, uint8_t len, uint8_t rest, const void *bytes)
+{
+    static const uint8_t filler[255] = {'p', 'i', 'e', 'c', 'e'};
+    seed_u8(s, flags);
+    seed_u8(s, len);
+    seed_u8(s, rest);
+    seed_put(s, bytes ? bytes : filler, len);
+}
+
+static void make_ws_rx(void)
+{
+    seed s;
+#define WS_SEED(name, max_index, pieces)          \
+    do {                                          \
+        s.n = 0;                                  \
+        seed_u8(&s, max_index);                   \
+        pieces;                                   \
+        corpus_write("ws_rx", name, s.b, s.n);    \
+    } while (0)
+    WS_SEED("one_piece", 5, ws_piece(&s, WS_WHOLE, 5, 0, "hello"));
+    WS_SEED("empty_message", 5, ws_piece(&s, WS_WHOLE, 0, 0, NULL));
+    WS_SEED("two_frames", 5, (ws_piece(&s, WS_FIRST | WS_BINARY, 3, 0, "hel"),
+                              ws_piece(&s, WS_FINAL, 2, 0, "lo")));
+    WS_SEED("frame_in_two_pieces", 5, (ws_piece(&s, WS_FIRST | WS_BINARY, 10, 20, NULL),
+                                       ws_piece(&s, WS_FINAL, 20, 0, NULL)));
+    s.n = 0;
+    seed_u8(&s, 6);
+    for (int i = 0; i < 20; i++)
+        ws_piece(&s, (uint8_t)(i == 0 ? WS_FIRST | WS_BINARY : i == 19 ? WS_FINAL : 0), 10, 0, NULL);
+    corpus_write("ws_rx", "many_frames", s.b, s.n);
+    WS_SEED("three_messages", 4, (ws_piece(&s, WS_WHOLE, 4, 0, "one!"),
+                                  ws_piece(&s, WS_FIRST | WS_BINARY, 2, 1, "tw"),
+                                  ws_piece(&s, WS_FINAL, 1, 0, "o"),
+                                  ws_piece(&s, WS_WHOLE, 0, 0, NULL)));
+    WS_SEED("empty_pieces", 5, (ws_piece(&s, WS_FIRST | WS_BINARY, 0, 0, NULL),
+                                ws_piece(&s, 0, 0, 0, NULL), ws_piece(&s, WS_FINAL, 0, 0, NULL)));
+    WS_SEED("text", 5, ws_piece(&s, WS_FIRST | WS_FINAL, 2, 0, "hi"));
+    WS_SEED("text_in_pieces", 5, (ws_piece(&s, WS_FIRST, 2, 0, "hi"),
+                                  ws_piece(&s, WS_FINAL, 1, 0, "!")));
+    WS_SEED("continuation_without_start", 5, ws_piece(&s, WS_FINAL | WS_BINARY, 3, 0, "abc"));
+    WS_SEED("start_inside_message", 5, (ws_piece(&s, WS_FIRST | WS_BINARY, 1, 0, "a"),
+                                        ws_piece(&s, WS_WHOLE, 1, 0, "b")));
+    WS_SEED("exactly_max", 2, (ws_piece(&s, WS_WHOLE, 16, 0, NULL),
+                               ws_piece(&s, WS_FIRST | WS_BINARY, 8, 8, NULL),
+                               ws_piece(&s, WS_FINAL, 8, 0, NULL)));
+    WS_SEED("over_max_one_piece", 2, ws_piece(&s, WS_WHOLE, 17, 0, NULL));
+    WS_SEED("over_max_in_frames", 2, (ws_piece(&s, WS_FIRST | WS_BINARY, 10, 0, NULL),
+                                      ws_piece(&s, WS_FINAL, 7, 0, NULL)));
+    WS_SEED("announced_over_by_one", 3, ws_piece(&s, WS_FIRST | WS_BINARY, 50, 51, NULL));
+    WS_SEED("announced_2_63", 6, ws_piece(&s, WS_FIRST | WS_BINARY, 4, 0xF1, NULL));
+    WS_SEED("announced_size_max", 6, (ws_piece(&s, WS_FIRST | WS_BINARY, 1, 0, NULL),
+                                      ws_piece(&s, 0, 4, 0xF0, NULL)));
+    WS_SEED("after_refusal", 5, (ws_piece(&s, WS_FIRST | WS_FINAL, 2, 0, "hi"),
+                                 ws_piece(&s, WS_WHOLE, 5, 0, "valid")));
+    WS_SEED("max_one", 0, (ws_piece(&s, WS_WHOLE, 1, 0, "x"),
+                           ws_piece(&s, WS_FIRST | WS_BINARY, 1, 0, "y"),
+                           ws_piece(&s, WS_FINAL, 0, 0, NULL), ws_piece(&s, WS_WHOLE, 2, 0, "zz")));
+    WS_SEED("final_piece_with_rest", 5, ws_piece(&s, WS_WHOLE, 2, 5, "ok"));
+    WS_SEED("truncated", 5, (seed_u8(&s, WS_FIRST | WS_BINARY), seed_u8(&s, 200), seed_u8(&s, 0),
+                             seed_put(&s, "short", 5)));
+    WS_SEED("partial_at_end", 6, (ws_piece(&s, WS_FIRST | WS_BINARY, 255, 100, NULL),
+                                  ws_piece(&s, 0, 100, 0, NULL)));
+#undef WS_SEED
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -336,5 +406,6 @@ int main(int argc, char **argv)
     make_url();
     make_proto_headers();
     make_group_wire();
+    make_ws_rx();
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run_fuzz.sh: what `make fuzz` runs: builds libmsock and the libFuzzer harnesses with clang
 # (fuzzer, ASan, UBSan) in a work dir and runs each harness for SECONDS on a copy of its corpus.
-#   usage: run_fuzz.sh SRCDIR SECONDS [harness...]   (harnesses: sp_stream url proto_headers group_wire)
+#   usage: run_fuzz.sh SRCDIR SECONDS [harness...]
+#   (harnesses: sp_stream url proto_headers group_wire ws_rx; ws_rx only in a build with ws)
 # Environment: CC (default clang), FUZZ_WORKDIR (default a new dir under TMPDIR), FUZZ_JOBS
 # (make -j, default 2). New inputs stay in the work dir; copy one into tests/fuzz/corpus/<name>/
 # by hand when it is worth keeping (a crash's input, once fixed, is). The seeds themselves come
@@ -18,7 +19,7 @@ shift 2
 case $seconds in
 '' | *[!0-9]*) echo "$0: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;;
 esac
-harnesses=${*:-sp_stream url proto_headers group_wire}
+harnesses=${*:-sp_stream url proto_headers group_wire ws_rx}
 cc=${CC:-clang}
 jobs=${FUZZ_JOBS:-2}
 
@@ -57,6 +58,9 @@ if ! (cd "$build" &&
 fi
 # The libraries libmsock_core needs, as configure found them.
 libs=$(sed -n -e 's/^CRYPTO_LIBS = //p' -e 's/^LWS_LIBS = //p' "$build/Makefile" | tr '\n' ' ')
+# ws_rx.c is in the library only when configure kept ws (its harness's build entry says so).
+have_ws=0
+if grep -q '^tests_fuzz_fuzz_ws_rx_SOURCES' "$build/Makefile"; then have_ws=1; fi
 
 failed=0
 summary=""
@@ -65,6 +69,12 @@ for name in $harnesses; do
     if [ ! -f "$src" ]; then
         echo "fuzz: no harness $src" >&2
         exit 2
+    fi
+    if [ "$name" = ws_rx ] && [ "$have_ws" = 0 ]; then
+        echo "fuzz: $name skipped: this build has no ws (configure --disable-ws or no libwebsockets)"
+        summary="${summary}$name: skipped (no ws)
+"
+        continue
     fi
     bin=$build/fuzz_$name
     # shellcheck disable=SC2086 # flags and libs are word lists

@@ -1,6 +1,7 @@
 /* test_ws_hostile.c: hostile and misbehaving WebSocket clients against ws:// listeners (bad
  * handshakes, text frames, oversized and endless messages, a SUB that talks, foreign Origins,
- * too many connections, silent peers, a peer that stops reading) and the listener options
+ * too many connections (and 5,000 held against a limit), silent peers, peers that stop reading,
+ * frames announcing 2^63 bytes, random bytes after the upgrade) and the listener options
  * that bound them (MSOCK_OPT_MAX_CONNS, MSOCK_OPT_WS_ORIGINS, MSOCK_OPT_WS_PING_INTERVAL and
  * _TIMEOUT, MSOCK_OPT_HANDSHAKE_TIMEOUT, MSOCK_OPT_WS_HTTP_DIR). After each attack the
  * listener must still serve a libmsock dialer at once, and only the hostile connection may
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -766,6 +768,321 @@ static void test_http_dir(void **state)
     server_close(&s);
 }
 
+/* ---- j. 5,000 connections held against a limit of 500 ---- */
+
+/* The connections opened and held, the listener's MSOCK_OPT_MAX_CONNS, and the memory the test
+ * process (both ends) may gain meanwhile: 64 KiB per kept connection (lws's connection, the
+ * pages of its 64 KiB receive buffer that are touched, the pipe) and 8 MiB of slack, as for
+ * tcp in test_hostile.c; a refused one may cost nothing once it is gone. */
+#define HELD_CONNS 5000
+#define HELD_LIMIT 500
+#define HELD_FDS (HELD_CONNS + HELD_LIMIT + 200) /* both ends of the kept ones, and some */
+#define HELD_RSS_BOUND ((size_t)HELD_LIMIT * 64 * 1024 + (size_t)8 * 1024 * 1024)
+
+/* The memory the process holds. Under AddressSanitizer freed blocks sit in its quarantine (up
+ * to 256 MiB), so the RSS grows with every refused connection's freed memory; there the live
+ * heap bytes are what the bound is about. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HELD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HELD_ASAN 1
+#endif
+#endif
+#ifdef HELD_ASAN
+/* Declared here: gcc ships no sanitizer/allocator_interface.h, but libasan has the call. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#define HELD_MEASURE "live heap"
+static size_t held_memory(void)
+{
+    return __sanitizer_get_current_allocated_bytes();
+}
+#else
+#define HELD_MEASURE "RSS"
+static size_t held_memory(void)
+{
+    return tu_rss_bytes();
+}
+#endif
+
+/* One raw upgrade that reads its answer: 101 (fd kept in *fd_out), 503, or WSR_CLOSED. */
+static int held_upgrade(int port, int *fd_out)
+{
+    *fd_out = -1;
+    int fd = wsr_connect(port, 0);
+    if (fd < 0)
+        fail_msg("connect: %s (descriptors exhausted on our side?)", strerror(errno));
+    int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
+    int status = wsr_send_request(fd, port, &good_req, deadline);
+    if (status == 0)
+        status = wsr_read_head(fd, NULL, 0, deadline);
+    if (status == 101)
+        *fd_out = fd;
+    else
+        close(fd);
+    return status;
+}
+
+static void test_held_connections(void **state)
+{
+    (void)state;
+    int conns = HELD_CONNS;
+    size_t limit = tu_raise_fd_limit(HELD_FDS);
+    if (limit < HELD_FDS) {
+        conns = (int)(limit > 2 * HELD_LIMIT + 200 ? limit - HELD_LIMIT - 200 : HELD_LIMIT + 10);
+        print_message("descriptor limit %zu: holding %d connections instead of %d\n", limit,
+                      conns, HELD_CONNS);
+    }
+    lopts o = {.max_conns = HELD_LIMIT};
+    server s;
+    server_open(&s, &o, false);
+    static int fds[HELD_CONNS]; /* static: nothing to free when a check fails */
+    size_t base = held_memory(), peak = base;
+    int kept = 0, refused = 0;
+    for (int i = 0; i < conns; i++) {
+        int status = held_upgrade(s.port, &fds[i]);
+        if (status == 101)
+            kept++;
+        else if (status == 503 || status == WSR_CLOSED)
+            refused++;
+        else
+            fail_msg("connection %d got %d, want 101, 503 or a close", i, status);
+        if (i % 250 == 0) {
+            size_t now = held_memory();
+            peak = now > peak ? now : peak;
+        }
+    }
+    if (!tu_wait_added(s.w, HELD_LIMIT, TU_DEADLINE_MS))
+        fail_msg("%d pipes, want %d", tu_waiter_added(s.w), HELD_LIMIT);
+    size_t now = held_memory();
+    peak = now > peak ? now : peak;
+    print_message("%d held, %d refused; %s grew %zu KiB (bound %zu KiB)\n", kept, refused,
+                  HELD_MEASURE, (peak - base) / 1024, HELD_RSS_BOUND / 1024);
+    assert_int_equal(kept, HELD_LIMIT);
+    assert_int_equal(refused, conns - HELD_LIMIT);
+    if (peak - base > HELD_RSS_BOUND)
+        fail_msg("memory grew by %zu bytes, bound %zu", peak - base, HELD_RSS_BOUND);
+    /* The held ones keep their places: still one over the limit is refused. */
+    int extra = -1;
+    int status = held_upgrade(s.port, &extra);
+    if (extra >= 0)
+        close(extra);
+    if (status != 503 && status != WSR_CLOSED)
+        fail_msg("a connection over the full limit got %d", status);
+
+    for (int i = 0; i < conns; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    /* Their places free as they go: a libmsock dialer is served at once. */
+    server_expect_serving(&s, HELD_LIMIT);
+    server_close(&s);
+}
+
+/* ---- k. a frame announcing 2^63 bytes or more ---- */
+
+typedef enum huge_kind { HUGE_2_63, HUGE_2_64_MINUS_1, HUGE_2_63_MINUS_1 } huge_kind;
+
+/* Under 1 MiB of growth: the server may keep at most RECV_MAX of a message, whatever the frame
+ * claims. */
+#define HUGE_RSS_BOUND ((size_t)1 << 20)
+
+static void test_huge_length(void **state)
+{
+    huge_kind kind = (huge_kind)(intptr_t)*state;
+    static const uint64_t lengths[] = {UINT64_C(1) << 63, UINT64_MAX, (UINT64_C(1) << 63) - 1};
+    lopts o = {.recv_max = RECV_MAX};
+    server s;
+    server_open(&s, &o, true);
+    int fd = raw_open(&s);
+    assert_true(tu_wait_added(s.w, 2, TU_DEADLINE_MS));
+    /* FIN and binary, masked, the 64-bit length form, a mask key, then some payload. */
+    uint8_t frame[14 + 64];
+    frame[0] = WSR_FIN | WSR_OP_BINARY;
+    frame[1] = 0x80 | 127;
+    for (int i = 0; i < 8; i++)
+        frame[2 + i] = (uint8_t)(lengths[kind] >> (56 - 8 * i));
+    memcpy(frame + 10, "\x12\x34\x56\x78", 4);
+    tu_fill(frame + 14, 64, 0x63);
+    size_t base = tu_rss_bytes();
+    (void)wsr_send(fd, frame, sizeof frame, tu_deadline_in(TU_DEADLINE_MS));
+    int code = -1;
+    if (wsr_wait_end(fd, tu_deadline_in(TU_DEADLINE_MS), &code) != WSR_CLOSED)
+        fail_msg("still open %d ms after a frame of %llu bytes was announced", TU_DEADLINE_MS,
+                 (unsigned long long)lengths[kind]);
+    size_t now = tu_rss_bytes(), growth = now > base ? now - base : 0;
+    print_message("length %llu: closed with code %d (-1: none); RSS grew %zu KiB (bound %zu)\n",
+                  (unsigned long long)lengths[kind], code, growth / 1024, HUGE_RSS_BOUND / 1024);
+    close(fd);
+    /* lws refuses a length with its top bit set itself (RFC 6455 §5.2) and may end the
+     * connection without a close frame; a length it takes is over our max: 1009. */
+    if (kind == HUGE_2_63_MINUS_1 ? code != 1009 : code != 1009 && code != 1002 && code != -1)
+        fail_msg("close code %d", code);
+    if (growth > HUGE_RSS_BOUND)
+        fail_msg("RSS grew by %zu bytes, bound %zu", growth, HUGE_RSS_BOUND);
+    server_expect_serving(&s, 1);
+    server_close(&s);
+}
+
+/* ---- l. a PULL peer that completes the upgrade and never reads ---- */
+
+/* As test_hostile.c's stuck reader: 1 KiB messages into a 256 KiB send queue; the RSS may grow
+ * by the queue four times over plus 8 MiB (lws's partial write, kernel-side nothing). */
+#define STUCK_MSG 1024
+#define STUCK_QUEUE_BYTES ((size_t)256 * 1024)
+#define STUCK_RSS_BOUND (STUCK_QUEUE_BYTES * 4 + (size_t)8 * 1024 * 1024)
+#define STUCK_MAX_SENDS 100000 /* far more than the queue and the buffers hold */
+
+static void test_stuck_reader(void **state)
+{
+    (void)state;
+    msock_socket push = tu_socket_bounded(msock_push_open);
+    TU_OK(msock_socket_set_size(push, MSOCK_OPT_SEND_QUEUE_BYTES, STUCK_QUEUE_BYTES));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, 200));
+    tu_waiter *w = tu_waiter_attach(push);
+    msock_listener l;
+    char url[TU_URL_MAX];
+    int port = listen_ws(push, "/push", NULL, &l, url, sizeof url);
+    int fd = wsr_connect(port, 4096); /* a small window: the stall comes soon */
+    assert_true(fd >= 0);
+    const wsr_request r = {.path = "/push", .proto = "push.sp.nanomsg.org"};
+    int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
+    assert_int_equal(wsr_send_request(fd, port, &r, deadline), 0);
+    assert_int_equal(wsr_read_head(fd, NULL, 0, deadline), 101);
+    assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
+
+    uint8_t msg[STUCK_MSG];
+    tu_fill(msg, sizeof msg, 7);
+    size_t base = tu_rss_bytes(), peak = base;
+    int rc = 0, sent = 0;
+    while (sent < STUCK_MAX_SENDS && (rc = msock_send(push, msg, sizeof msg, 0)) == 0) {
+        if (++sent % 256 == 0) {
+            size_t now = tu_rss_bytes();
+            peak = now > peak ? now : peak;
+        }
+    }
+    size_t now = tu_rss_bytes();
+    peak = now > peak ? now : peak;
+    print_message("%d messages went out before the send blocked; RSS grew %zu KiB (bound %zu)\n",
+                  sent, (peak - base) / 1024, STUCK_RSS_BOUND / 1024);
+    TU_EXPECT_RC(MSOCK_ETIMEDOUT, rc);
+    assert_true(sent < STUCK_MAX_SENDS);
+    if (peak - base > STUCK_RSS_BOUND)
+        fail_msg("RSS grew by %zu bytes, bound %zu", peak - base, STUCK_RSS_BOUND);
+    assert_int_equal(tu_waiter_removed(w), 0); /* blocked, not dropped */
+
+    /* A puller that reads is served at once, past the stuck one. */
+    msock_socket pull = tu_socket_bounded(msock_pull_open);
+    TU_OK(msock_dial(pull, url, NULL, 0));
+    assert_true(tu_wait_added(w, 2, TU_DEADLINE_MS));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_SEND_TIMEOUT, TU_DEADLINE_MS));
+    TU_OK(msock_send(push, "fresh", 5, 0));
+    char buf[STUCK_MSG];
+    size_t len;
+    int got = 0;
+    do { /* the stuck pipe's queue is not its: only "fresh" can come, once */
+        len = sizeof buf;
+        TU_OK(msock_recv(pull, buf, &len, 0));
+        got++;
+    } while (len != 5 && got < 10);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "fresh", 5);
+    close(fd);
+    TU_OK(msock_close(pull));
+    TU_OK(msock_socket_set_ms(push, MSOCK_OPT_LINGER, 0));
+    TU_OK(msock_close(push));
+    tu_waiter_free(w);
+}
+
+/* ---- m. random bytes after a good handshake ---- */
+
+#define JUNK_BATCH 4096
+#define JUNK_MAX_BYTES ((size_t)8 << 20) /* far past RECV_MAX and every frame's header */
+
+/* Writes random bytes until the server answers with a close frame or ends the connection
+ * (pongs to pings in the junk are read and passed over); returns the close code, or -1. */
+static int junk_until_closed(int fd, uint32_t seed)
+{
+    uint8_t junk[JUNK_BATCH];
+    int64_t deadline = tu_deadline_in(4 * TU_DEADLINE_MS);
+    size_t sent = 0;
+    int code = -1;
+    while (sent < JUNK_MAX_BYTES) {
+        while (wsr_readable(fd)) {
+            wsr_frame f;
+            int rv = wsr_read_frame(fd, &f, deadline);
+            if (rv == WSR_CLOSED)
+                return code;
+            if (rv == 1 && f.opcode == WSR_OP_CLOSE) {
+                code = wsr_close_code(&f);
+                (void)wsr_wait_end(fd, tu_deadline_in(TU_DEADLINE_MS), NULL);
+                return code;
+            }
+        }
+        tu_fill(junk, sizeof junk, seed + (uint32_t)sent);
+        int rv = wsr_send(fd, junk, sizeof junk, deadline);
+        if (rv == WSR_CLOSED)
+            return code;
+        if (rv == WSR_TIMEOUT && !wsr_readable(fd))
+            fail_msg("the server neither read the junk nor closed (%zu bytes sent)", sent);
+        sent += sizeof junk;
+    }
+    fail_msg("%zu bytes of junk and the connection is still open", sent);
+    return code;
+}
+
+static void test_junk_frames(void **state)
+{
+    uint32_t seed = (uint32_t)(intptr_t)*state;
+    lopts o = {.recv_max = RECV_MAX};
+    server s;
+    server_open(&s, &o, true);
+    int fd = raw_open(&s);
+    assert_true(tu_wait_added(s.w, 2, TU_DEADLINE_MS));
+    int code = junk_until_closed(fd, seed);
+    print_message("junk (seed %#x): closed with code %d (-1: none)\n", seed, code);
+    (void)wsr_wait_eof(fd, tu_deadline_in(TU_DEADLINE_MS));
+    close(fd);
+    server_expect_serving(&s, 1);
+    server_close(&s);
+}
+
+/* ---- n. a message in empty fragments (legal, if odd) ---- */
+
+/* Empty frames make one empty message; a message's last fragment may be empty too. */
+static void test_empty_fragments(void **state)
+{
+    (void)state;
+    msock_socket pull = tu_socket_bounded(msock_pull_open);
+    TU_OK(msock_socket_set_ms(pull, MSOCK_OPT_RECV_TIMEOUT, TU_DEADLINE_MS));
+    tu_waiter *w = tu_waiter_attach(pull);
+    msock_listener l;
+    char url[TU_URL_MAX];
+    int port = listen_ws(pull, "/pull", NULL, &l, url, sizeof url);
+    const wsr_request r = {.path = "/pull", .proto = "pull.sp.nanomsg.org"};
+    int fd = -1;
+    assert_int_equal(wsr_upgrade(port, &r, &fd), 101);
+    assert_true(tu_wait_added(w, 1, TU_DEADLINE_MS));
+    int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
+    assert_int_equal(wsr_send_frame(fd, WSR_OP_BINARY, "", 0, deadline), 0);
+    assert_int_equal(wsr_send_frame(fd, WSR_OP_CONT, "", 0, deadline), 0);
+    assert_int_equal(wsr_send_frame(fd, WSR_FIN | WSR_OP_CONT, "", 0, deadline), 0);
+    assert_int_equal(wsr_send_frame(fd, WSR_OP_BINARY, "ab", 2, deadline), 0);
+    assert_int_equal(wsr_send_frame(fd, WSR_FIN | WSR_OP_CONT, "", 0, deadline), 0);
+    char buf[8];
+    size_t len = sizeof buf;
+    TU_OK(msock_recv(pull, buf, &len, 0));
+    assert_int_equal(len, 0);
+    len = sizeof buf;
+    TU_OK(msock_recv(pull, buf, &len, 0));
+    assert_int_equal(len, 2);
+    assert_memory_equal(buf, "ab", 2);
+    assert_false(wsr_readable(fd)); /* not closed */
+    assert_int_equal(tu_waiter_removed(w), 0);
+    close(fd);
+    TU_OK(msock_close(pull));
+    tu_waiter_free(w);
+}
+
 /* ---- the list ---- */
 
 #define CASE(name, fn, arg) {name, fn, NULL, NULL, (void *)(intptr_t)(arg)}
@@ -773,6 +1090,9 @@ static void test_http_dir(void **state)
 int main(void)
 {
     tu_watchdog(300);
+    /* lws sizes its descriptor table from the limit when its context is made (the first ws use):
+     * the held connections need it raised before. */
+    (void)tu_raise_fd_limit(HELD_FDS);
     const struct CMUnitTest tests[] = {
         CASE("bad_handshake/no_key", test_bad_handshake, BAD_NO_KEY),
         CASE("bad_handshake/version_8", test_bad_handshake, BAD_VERSION_8),
@@ -793,6 +1113,15 @@ int main(void)
         CASE("handshake_timeout/half_request_line", test_handshake_timeout, "GET /s"),
         CASE("linger/stalled_peer", test_linger_stalled_peer, NULL),
         CASE("http_dir", test_http_dir, NULL),
+        CASE("held_connections/5000_limit_500", test_held_connections, NULL),
+        CASE("huge_length/2^63", test_huge_length, HUGE_2_63),
+        CASE("huge_length/2^64-1", test_huge_length, HUGE_2_64_MINUS_1),
+        CASE("huge_length/2^63-1", test_huge_length, HUGE_2_63_MINUS_1),
+        CASE("stuck_reader/push_blocks", test_stuck_reader, NULL),
+        CASE("junk_frames/seed_1", test_junk_frames, 0x1),
+        CASE("junk_frames/seed_2", test_junk_frames, 0x5eed),
+        CASE("junk_frames/seed_3", test_junk_frames, 0xfeedbeef),
+        CASE("frames/empty_fragments", test_empty_fragments, NULL),
     };
     /* To run some cases only, e.g. WS_HOSTILE_FILTER='ping*'. */
     const char *only = getenv("WS_HOSTILE_FILTER");

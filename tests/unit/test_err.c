@@ -73,7 +73,8 @@ static void test_library_codes_are_out_of_errno_range(void **state)
 {
     (void)state;
     const int own[] = {MSOCK_ECLOSED, MSOCK_EBADTYPE, MSOCK_EREADONLY,
-                       MSOCK_ENOTFOUND, MSOCK_ESTATE, MSOCK_EPEERPROTO, MSOCK_ENOMASTER};
+                       MSOCK_ENOTFOUND, MSOCK_ESTATE, MSOCK_EPEERPROTO, MSOCK_ENOMASTER,
+                       MSOCK_EPEERAUTH, MSOCK_ECRYPTO};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         assert_true(own[i] < -1000);
     assert_string_equal(msock_errname(MSOCK_ECLOSED), "MSOCK_ECLOSED");
@@ -87,7 +88,7 @@ static void test_unknown_codes(void **state)
 {
     (void)state;
     assert_string_equal(msock_strerror(0), "success");
-    const int unknown[] = {1, EINVAL, -1000, -1008, -99999, INT_MIN, INT_MAX};
+    const int unknown[] = {1, EINVAL, -1000, -1010, -99999, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         assert_string_equal(msock_strerror(unknown[i]), "unknown error");
         assert_string_equal(msock_errname(unknown[i]), "MSOCK_E?");

@@ -49,6 +49,11 @@ static const struct url_case good_urls[] = {
      "any string: [with] *odd* chars://", MS_URL_ANY},
     {"inproc://x", 0, "inproc", "", 0, false, "x", MS_URL_ANY},
     {"ws://h:1/p", 0, "ws", "h", 1, true, "/p", MS_URL_ANY},
+    {"wss://h:1/p", 0, "wss", "h", 1, true, "/p", MS_URL_ANY},
+    {"wss://h", 0, "wss", "h", 443, false, "/", MS_URL_ANY},
+    {"TLS+TCP://h:5", 0, "tls+tcp", "h", 5, true, "", MS_URL_ANY},
+    {"tls+tcp4://1.2.3.4:5", 0, "tls+tcp4", "1.2.3.4", 5, true, "", MS_URL_INET4},
+    {"tls+tcp6://[::1]:5", 0, "tls+tcp6", "::1", 5, true, "", MS_URL_INET6},
     {"ws://h", 0, "ws", "h", 80, false, "/", MS_URL_ANY},
     {"ws://h/", 0, "ws", "h", 80, false, "/", MS_URL_ANY},
     {"ws://h:8080", 0, "ws", "h", 8080, true, "/", MS_URL_ANY},
@@ -105,7 +110,9 @@ static const struct url_case bad_urls[] = {
     {"udp://h:1", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
     {"unix:///tmp/x", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
     {"abstract://x", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
-    {"wss://h:1/", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
+    {"tls+udp://h:1", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
+    {"+tcp://h:1", MSOCK_EINVAL, NULL, NULL, 0, false, NULL, 0},
+    {"tls+tcp://h", MSOCK_EINVAL, NULL, NULL, 0, false, NULL, 0},
     {"averyveryverylongscheme://x", MSOCK_ENOTSUP, NULL, NULL, 0, false, NULL, 0},
 };
 
