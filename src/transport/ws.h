@@ -1,10 +1,12 @@
-/* ws.h: the ws:// and wss:// transport's shared pieces: the one libwebsockets service thread,
- * its command queue and TLS vhosts (ws_service.c), the connection (ws_conn.c) and the endpoints
- * (ws_endpoint.c). */
+/* ws.h: the ws:// and wss:// transport's shared pieces: the one libwebsockets service thread
+ * and its command queue (ws_service.c), wss's TLS configurations and vhosts (ws_tls.c), the
+ * connection (ws_conn.c) and the endpoints (ws_endpoint.c). */
 #ifndef MS_WS_H
 #define MS_WS_H
 
 #include <pthread.h>
+
+#include <openssl/ssl.h>
 
 #include "core/msgq.h"
 #include "core/reactor.h"
@@ -12,6 +14,9 @@
 #include "transport/ws_rx.h"
 
 struct lws;
+struct lws_context;
+struct lws_protocols;
+struct lws_vhost;
 
 /* Send fragments: nng's listener sends 64 KiB and refuses frames over 1 MiB (SP-WIRE §3.1). */
 #define MS_WS_FRAG 65536
@@ -95,9 +100,17 @@ int ms_ws_client_connect(ms_ws_conn *c, const char *address, uint16_t port, cons
                          const char *path);
 struct lws *ms_ws_adopt(int fd, ms_ws_tls *tls, ms_ws_conn *c);
 uint8_t *ms_ws_txbuf(void);
-/* The TLS configuration of o for a wss listener (server) or dialer: its files are read now, so
- * a bad one fails here (the errors of ms_tls_ctx_new). Any thread, once the service runs. */
+/* ws_tls.c. The TLS configuration of o for a wss listener (server) or dialer: its files are
+ * read now, so a bad one fails here (the errors of ms_tls_ctx_new). Any thread. */
 int ms_ws_tls_get(const ms_opts *o, bool server, ms_ws_tls **out);
+/* Service thread: t's vhost, made on first use (NULL if lws refused it); lws's
+ * callbacks for a listener's SSL_CTX (our CAs, checks, versions) and for each certificate of
+ * a server's chain (0 accepts, as lws wants); every configuration freed (msock_fini). */
+struct lws_vhost *ms_ws_tls_vhost(ms_ws_tls *t, struct lws_context *lc,
+                                  const struct lws_protocols *protos);
+int ms_ws_tls_server_ctx(struct lws *wsi, SSL_CTX *ctx);
+int ms_ws_tls_check_server(struct lws *wsi, X509_STORE_CTX *x, int ok);
+void ms_ws_tls_free_all(void);
 /* The dial error for lws's CLIENT_CONNECTION_ERROR on c's wsi, with lws's text why (may be
  * NULL), on the service thread: MSOCK_EPEERAUTH for a certificate refused by either side,
  * MSOCK_ECRYPTO for another TLS failure, else MSOCK_ECONNREFUSED. */
