@@ -1,5 +1,6 @@
 /* test_netns.c: two network namespaces joined by a veth pair carry PUSH/PULL and REQ/REP over
- * tcp while the link goes down and up (and netem adds loss and delay where the kernel has it). */
+ * tcp while the link goes down and up, then loses 10% of its packets both ways: with netem
+ * (and 50 ms delay) where the kernel has it, else with an nftables rule (no delay). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -46,7 +47,7 @@
 
 static char ns_a[32], ns_b[32], veth_a[16], veth_b[16];
 static char self_exe[PATH_MAX];
-static bool ns_made, ns_ready, netem_ok;
+static bool ns_made, ns_ready, netem_ok, nft_loss_ok;
 static char setup_error[512];
 
 /* ---- commands (ip, tc) ---- */
@@ -183,6 +184,28 @@ static bool netem_set(bool on, char *err, size_t err_len)
     return true;
 }
 
+/* Without netem: 10% of each end's outgoing packets dropped by nftables (random numbers). */
+static bool nft_loss_set(bool on, char *err, size_t err_len)
+{
+    const char *ns[2] = {ns_a, ns_b};
+    for (int i = 0; i < 2; i++) {
+        bool ok = on ? cmd_run(err, err_len, "ip", "netns", "exec", ns[i], "nft", "add", "table",
+                               "inet", "msock_loss", (const char *)NULL) &&
+                           cmd_run(err, err_len, "ip", "netns", "exec", ns[i], "nft", "add",
+                                   "chain", "inet", "msock_loss", "out",
+                                   "{ type filter hook output priority 0; }",
+                                   (const char *)NULL) &&
+                           cmd_run(err, err_len, "ip", "netns", "exec", ns[i], "nft", "add",
+                                   "rule", "inet", "msock_loss", "out", "numgen", "random", "mod",
+                                   "10", "0", "drop", (const char *)NULL)
+                     : cmd_run(err, err_len, "ip", "netns", "exec", ns[i], "nft", "delete",
+                               "table", "inet", "msock_loss", (const char *)NULL);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 static int netns_setup(void **state)
 {
     (void)state;
@@ -217,9 +240,11 @@ static int netns_setup(void **state)
     } else {
         char ignored[512];
         netem_set(false, ignored, sizeof(ignored)); /* an end that took it */
-        print_message("netem unavailable on this kernel (tc: %s): the 10%% loss / 50 ms delay "
-                      "phase is left out, link down/up still runs\n",
-                      err[0] ? err : "failed");
+        nft_loss_ok = nft_loss_set(true, ignored, sizeof(ignored));
+        nft_loss_set(false, ignored, sizeof(ignored));
+        print_message("netem unavailable on this kernel (tc: %s): %s\n", err[0] ? err : "failed",
+                      nft_loss_ok ? "10% loss from nftables instead, no delay"
+                                  : "no nftables either: the loss phase is left out");
     }
     return 0;
 }
@@ -251,6 +276,15 @@ static void faults_apply(void)
     if (!IP(err, "-n", ns_a, "link", "set", "dev", veth_a, "up"))
         fail_msg("link up: %s", err);
     print_message("link down for %lld ms\n", (long long)(tu_clock_ms() - down_at));
+    if (!netem_ok && nft_loss_ok) {
+        if (!nft_loss_set(true, err, sizeof(err)))
+            fail_msg("nft loss add: %s", err);
+        tu_sleep_ms(NETEM_MS);
+        if (!nft_loss_set(false, err, sizeof(err)))
+            fail_msg("nft loss del: %s", err);
+        print_message("nftables 10%% loss (no delay: no netem) for %d ms\n", NETEM_MS);
+        return;
+    }
     if (!netem_ok) {
         print_message("netem unavailable on this kernel: no loss/delay phase\n");
         return;
