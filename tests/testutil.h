@@ -223,6 +223,10 @@ tu_child *tu_spawn_listening_on(tu_cmd *cmd, tu_tool t, tu_transport transport, 
                                 size_t len);
 /* tu_spawn_listening_on over ipc or else tcp4. */
 tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len);
+/* The same for an address tu_spawn_listening_on does not know (tls+tcp, wss): url is prefix,
+ * a free port, suffix ("wss://localhost:" "/path"); the tool must listen on 127.0.0.1 then. */
+tu_child *tu_spawn_listening_port(tu_cmd *cmd, const char *prefix, const char *suffix, char *url,
+                                  size_t len);
 
 /* A tcp port on 127.0.0.1 that was free a moment ago, for a tool that must listen on a port
  * it is given; another process may take it first, so callers retry. */

@@ -515,6 +515,29 @@ tu_child *tu_spawn_listening_on(tu_cmd *cmd, tu_tool t, tu_transport transport, 
     return NULL;
 }
 
+tu_child *tu_spawn_listening_port(tu_cmd *cmd, const char *prefix, const char *suffix, char *url,
+                                  size_t len)
+{
+    assert_true(cmd->url_at > 0);
+    for (int attempt = 0; attempt < TU_LISTEN_ATTEMPTS; attempt++) {
+        int port = tu_free_tcp_port();
+        char probe[64];
+        snprintf(url, len, "%s%d%s", prefix, port, suffix);
+        snprintf(probe, sizeof probe, "tcp://127.0.0.1:%d", port);
+        cmd->argv[cmd->url_at] = url;
+        tu_child *kid = tu_spawn(cmd->argv);
+        int64_t deadline = tu_deadline_in(TU_DEADLINE_MS);
+        while (!tu_deadline_passed(deadline) && !tu_child_wait_exit(kid, 0)) {
+            if (tu_url_listening(probe))
+                return kid;
+            tu_child_read(kid, SIZE_MAX, 10); /* paces the probe and keeps stderr drained */
+        }
+        tu_unspawn(kid);
+    }
+    fail_msg("%s never listened", cmd->argv[0]);
+    return NULL;
+}
+
 tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t len)
 {
     return tu_spawn_listening_on(cmd, t, ipc ? TU_IPC : TU_TCP4, url, len);

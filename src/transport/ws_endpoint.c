@@ -475,29 +475,15 @@ bool ms_ws_port_http_dir(uint64_t port_id, char *dir, size_t len)
     return found;
 }
 
-const ms_transport ms_transport_ws = {
-    .scheme = "ws",
-    .dialer_init = ws_dialer_init,
-    .dialer_connect = ws_dialer_connect,
-    .dialer_close = ws_dialer_close,
-    .dialer_fini = ws_dialer_fini,
-    .listener_init = ws_listener_init,
-    .listener_bind = ws_listener_bind,
-    .listener_start = ws_listener_start,
-    .listener_close = ws_listener_close,
-    .listener_fini = ws_listener_fini,
-};
+#define WS_TRANSPORT(name)                                                                 \
+    {                                                                                      \
+        .scheme = name, .dialer_init = ws_dialer_init, .dialer_connect = ws_dialer_connect, \
+        .dialer_close = ws_dialer_close, .dialer_fini = ws_dialer_fini,                    \
+        .listener_init = ws_listener_init, .listener_bind = ws_listener_bind,              \
+        .listener_start = ws_listener_start, .listener_close = ws_listener_close,          \
+        .listener_fini = ws_listener_fini,                                                 \
+    }
 
+const ms_transport ms_transport_ws = WS_TRANSPORT("ws");
 /* wss://: the same endpoints; ws_secure tells them apart by the URL's scheme. */
-const ms_transport ms_transport_wss = {
-    .scheme = "wss",
-    .dialer_init = ws_dialer_init,
-    .dialer_connect = ws_dialer_connect,
-    .dialer_close = ws_dialer_close,
-    .dialer_fini = ws_dialer_fini,
-    .listener_init = ws_listener_init,
-    .listener_bind = ws_listener_bind,
-    .listener_start = ws_listener_start,
-    .listener_close = ws_listener_close,
-    .listener_fini = ws_listener_fini,
-};
+const ms_transport ms_transport_wss = WS_TRANSPORT("wss");

@@ -442,29 +442,18 @@ static void test_nngcat_listens(void **state)
     (void)state;
     if (!tu_tool_present(TU_NNGCAT))
         skip();
-    char url[TU_URL_MAX], probe[TU_URL_MAX];
-    tu_child *kid = NULL;
-    for (int attempt = 0; attempt < 5 && !kid; attempt++) {
-        int port = tu_free_tcp_port();
-        char listen_url[TU_URL_MAX];
-        /* nng's listener answers 404 unless the Host header names its URL's host. */
-        snprintf(listen_url, sizeof listen_url, "wss://localhost:%d/sp/path", port);
-        snprintf(url, sizeof url, "wss://localhost:%d/sp/path", port);
-        snprintf(probe, sizeof probe, "tcp://127.0.0.1:%d", port);
-        const char *argv[] = {tu_tool_path(TU_NNGCAT), "--rep", "--listen", listen_url,
-                              "--cert", tls_cert_file("server.crt"), "--key",
-                              tls_cert_file("server.key"), "--data", "pong", "--count", "1",
-                              "--quoted", NULL};
-        kid = tu_spawn(argv);
-        int64_t deadline = tu_deadline_in(3000);
-        while (!tu_url_listening(probe) && !tu_deadline_passed(deadline))
-            tu_sleep_ms(10);
-        if (!tu_url_listening(probe)) {
-            tu_unspawn(kid);
-            kid = NULL;
-        }
-    }
-    assert_non_null(kid);
+    tu_cmd cmd;
+    tu_cmd_start(&cmd, TU_NNGCAT);
+    tu_cmd_add(&cmd, "--rep");
+    tu_cmd_add(&cmd, "--listen");
+    tu_cmd_add_url(&cmd, NULL);
+    const char *args[] = {"--cert", tls_cert_file("server.crt"), "--key",
+                          tls_cert_file("server.key"), "--data", "pong", "--count", "1", "--quoted"};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        tu_cmd_add(&cmd, args[i]);
+    char url[TU_URL_MAX];
+    /* nng's listener answers 404 unless the Host header names its URL's host. */
+    tu_child *kid = tu_spawn_listening_port(&cmd, "wss://localhost:", "/sp/path", url, sizeof url);
     msock_socket req = open_socket(msock_req_open);
     TU_OK(wss_dial(req, url, "ca.crt"));
     TU_OK(msock_send(req, "ping", 4, 0));
