@@ -793,12 +793,16 @@ static void test_http_dir(void **state)
 /* Declared here: gcc ships no sanitizer/allocator_interface.h, but libasan has the call. */
 size_t __sanitizer_get_current_allocated_bytes(void);
 #define HELD_MEASURE "live heap"
+/* The live heap counts every byte of lws's 64 KiB receive buffers, touched or not, and
+ * AddressSanitizer's own allocations: more slack (measured 33.4 MiB for 500 kept). */
+#define HELD_BOUND (HELD_RSS_BOUND + (size_t)8 * 1024 * 1024)
 static size_t held_memory(void)
 {
     return __sanitizer_get_current_allocated_bytes();
 }
 #else
 #define HELD_MEASURE "RSS"
+#define HELD_BOUND HELD_RSS_BOUND
 static size_t held_memory(void)
 {
     return tu_rss_bytes();
@@ -857,11 +861,11 @@ static void test_held_connections(void **state)
     size_t now = held_memory();
     peak = now > peak ? now : peak;
     print_message("%d held, %d refused; %s grew %zu KiB (bound %zu KiB)\n", kept, refused,
-                  HELD_MEASURE, (peak - base) / 1024, HELD_RSS_BOUND / 1024);
+                  HELD_MEASURE, (peak - base) / 1024, HELD_BOUND / 1024);
     assert_int_equal(kept, HELD_LIMIT);
     assert_int_equal(refused, conns - HELD_LIMIT);
-    if (peak - base > HELD_RSS_BOUND)
-        fail_msg("memory grew by %zu bytes, bound %zu", peak - base, HELD_RSS_BOUND);
+    if (peak - base > HELD_BOUND)
+        fail_msg("memory grew by %zu bytes, bound %zu", peak - base, HELD_BOUND);
     /* The held ones keep their places: still one over the limit is refused. */
     int extra = -1;
     int status = held_upgrade(s.port, &extra);
