@@ -16,23 +16,30 @@
 
 /* ---- sending ---- */
 
-void gh_send(gh_hub *hub, gh_client *c, msock_msg *m)
+/* Hands m to c's pipe: 0, or the pipe's error (m freed) for the caller to count. */
+static int hub_send_once(gh_hub *hub, gh_client *c, msock_msg *m)
 {
     ms_socket *s = hub->sock;
     ms_pipe *p = c->pipe;
     size_t len = ms_msg_wire_len(m);
     m->next = NULL;
     int rv = p->ops->send(p->tp, m);
-    if (rv == 0) {
-        ms_socket_stat_add(s, MSOCK_STAT_MSGS_SENT, 1);
-        ms_socket_stat_add(s, MSOCK_STAT_BYTES_SENT, len);
-        ms_pipe_stat_add(p, MSOCK_STAT_MSGS_SENT, 1);
-        ms_pipe_stat_add(p, MSOCK_STAT_BYTES_SENT, len);
-        return;
+    if (rv != 0) {
+        ms_msg_free(m);
+        return rv;
     }
-    ms_msg_free(m);
-    if (rv != MSOCK_ECLOSED)
-        ms_pipe_count_error(s, p, MSOCK_STAT_DROPS_QUEUE_FULL);
+    ms_socket_stat_add(s, MSOCK_STAT_MSGS_SENT, 1);
+    ms_socket_stat_add(s, MSOCK_STAT_BYTES_SENT, len);
+    ms_pipe_stat_add(p, MSOCK_STAT_MSGS_SENT, 1);
+    ms_pipe_stat_add(p, MSOCK_STAT_BYTES_SENT, len);
+    return 0;
+}
+
+void gh_send(gh_hub *hub, gh_client *c, msock_msg *m)
+{
+    int rv = hub_send_once(hub, c, m);
+    if (rv != 0 && rv != MSOCK_ECLOSED)
+        ms_pipe_count_error(hub->sock, c->pipe, MSOCK_STAT_DROPS_QUEUE_FULL);
 }
 
 void gh_send_bytes(gh_hub *hub, gh_client *c, const uint8_t *buf, size_t len)
@@ -85,6 +92,18 @@ static void hub_close_now(gh_client *c)
     }
 }
 
+/* Tries to send c's CLOSING; false while the pipe cannot take it (an inproc peer that is still
+ * starting its end, a full queue). */
+static bool hub_send_closing(gh_hub *hub, gh_client *c)
+{
+    uint8_t buf[2];
+    msock_msg *m;
+    if (ms_msg_from_buf(&m, buf, ms_gw_put_closing(buf, sizeof buf, c->closing_status)) != 0)
+        return false;
+    int rv = hub_send_once(hub, c, m);
+    return rv == 0 || rv == MSOCK_ECLOSED; /* closed: nobody is left to tell */
+}
+
 static void hub_drop_backlog(gh_client *c)
 {
     ms_msg_chain_free(c->backlog);
@@ -101,10 +120,11 @@ void gh_close_with(gh_hub *hub, gh_client *c, uint8_t status)
              c->pipe_id, status);
     c->closing = true;
     hub_drop_backlog(c);
-    uint8_t buf[2];
-    gh_send_bytes(hub, c, buf, ms_gw_put_closing(buf, sizeof buf, status));
+    c->closing_status = status;
+    c->closing_unsent = !hub_send_closing(hub, c);
     /* A transport drops what is still queued when its connection closes: the reason must be
-     * written first. The router checks the queue until it is empty (or the wait is over). */
+     * written first. The router checks the queue until it is empty (or the wait is over), and
+     * sends the reason again if the pipe could not take it. */
     int64_t now = ms_clock_ms();
     c->close_after = now + GH_CLOSE_GRACE_MS;
     c->close_by = now + GH_CLOSE_WAIT_MS;
@@ -126,8 +146,13 @@ static void hub_check_closing(gh_hub *hub)
     int64_t now = ms_clock_ms();
     for (gh_client **pp = &hub->closing_list; *pp;) {
         gh_client *c = *pp;
+        if (c->closing_unsent && !c->close_asked && now < c->close_by)
+            c->closing_unsent = !hub_send_closing(hub, c);
+        if (c->closing_unsent && now >= c->close_by)
+            ms_pipe_count_error(hub->sock, c->pipe, MSOCK_STAT_DROPS_QUEUE_FULL);
         bool done = c->close_asked || now >= c->close_by ||
-                    (now >= c->close_after && c->pipe->ops->queued(c->pipe->tp) == 0);
+                    (!c->closing_unsent && now >= c->close_after &&
+                     c->pipe->ops->queued(c->pipe->tp) == 0);
         if (done) {
             *pp = c->closing_next;
             c->closing_next = NULL;

@@ -59,6 +59,8 @@ typedef struct gh_client {
     size_t backlog_msgs, backlog_bytes;
     int64_t close_after;       /* closing: not before this */
     int64_t close_by;          /* closing: close even with output still queued after this */
+    uint8_t closing_status;    /* closing: the CLOSING reason */
+    bool closing_unsent;       /* the pipe could not take the CLOSING yet: the router retries */
     struct gh_client *closing_next; /* hub's list of clients to close once their output left */
 } gh_client;
 

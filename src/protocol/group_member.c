@@ -101,7 +101,8 @@ static void group_pipe_start_cb(ms_socket *s, ms_pipe *p)
     /* A pipe closed already (from an ADD_POST callback) had its removal, which came first. */
     if (!atomic_load(&p->gone_done)) {
         st->pipe_id = p->id;
-        st->closing_status = 0;
+        st->closing_status = st->early_pipe_id == p->id ? st->early_closing_status : 0;
+        st->early_pipe_id = 0;
         st->down_error = 0;
         pthread_cond_broadcast(&st->calls_cv); /* calls waiting for a connection */
     }
@@ -128,6 +129,8 @@ static void group_pipe_rem_cb(ms_socket *s, ms_pipe *p)
 {
     ms_group_state *st = ms_socket_proto(s);
     pthread_mutex_lock(&s->mtx);
+    if (st->early_pipe_id == p->id)
+        st->early_pipe_id = 0; /* gone before its start: nobody will ask */
     if (st->pipe_id == p->id) {
         int why = st->closing_status != 0 ? ms_gw_status_error(st->closing_status) : 0;
         st->pipe_id = 0;
@@ -172,6 +175,14 @@ static int group_recv_hook_cb(ms_socket *s, ms_pipe *p, msock_msg *m)
 {
     ms_group_state *st = ms_socket_proto(s);
     if (p->id != st->pipe_id) {
+        ms_gw_msg early;
+        if (st->pipe_id == 0 && ms_gw_decode(m->body, m->len, true, &early) == 0 &&
+            early.type == MS_GW_CLOSING) {
+            /* The hub's reason, faster than this pipe's start (hub full, over inproc). */
+            st->early_pipe_id = p->id;
+            st->early_closing_status = early.status;
+            return MS_RX_DROP;
+        }
         /* What an old connection still had in flight: its memberships are gone. */
         ms_protocol_count(s, p, MSOCK_STAT_DROPS_STALE);
         return MS_RX_DROP;

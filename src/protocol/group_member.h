@@ -26,6 +26,10 @@ typedef struct ms_group_state {
     uint32_t next_req;
     uint32_t pipe_id;       /* the hub connection; 0 when there is none */
     uint8_t closing_status; /* the CLOSING the hub sent on pipe_id, 0 if none */
+    /* A CLOSING that came on a pipe before its start (inproc delivers as soon as the hub's end
+     * is up): the start takes it over. */
+    uint32_t early_pipe_id;
+    uint8_t early_closing_status;
     int down_error;         /* the error of the CLOSING that ended the last connection, until
                              * a new one comes up: calls fail at once with it meanwhile */
     ms_group_membership *groups; /* sorted by group */
