@@ -295,10 +295,12 @@ static void test_client_certificate(void **state)
     tu_child *listener = msockcat_puller(tr, "server.crt", "server.key", require, TU_MSOCKCAT,
                                          url, sizeof url);
 
+    /* Over wss the listener's close can overtake its alert (libwebsockets closes with the
+     * dialer's data unread), and then the dialer knows only that the connection failed. */
     const char *const anonymous[] = {"--cacert", cacert, NULL};
     tu_child *refused = msockcat_pusher(url, intruder, anonymous);
     expect_failure(refused, "the dialer without a client certificate",
-                   msock_strerror(MSOCK_EPEERAUTH));
+                   tr == TLS_TCP ? msock_strerror(MSOCK_EPEERAUTH) : "cannot dial");
     tu_unspawn(refused);
 
     const char *const known[] = {"--cacert", cacert, "--cert", cert, "--key", key, NULL};

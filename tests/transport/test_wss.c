@@ -221,6 +221,15 @@ static void other_identity(msock_dialer d)
     tls_dialer_identity(d, "other.crt", "other.key");
 }
 
+/* A dialer refused for its certificate (or its lack of one) reads the listener's alert when it
+ * comes before lws closes the connection: with TLS 1.3 that close can overtake the alert (a
+ * reset), and then all the dialer knows is a failed connection. */
+static void expect_client_refused(int rv)
+{
+    if (rv != MSOCK_EPEERAUTH && rv != MSOCK_ECONNREFUSED && rv != MSOCK_ECONNRESET)
+        fail_msg("a refused client certificate gave %s", tu_errname(rv));
+}
+
 /* A listener that requires client certificates: none, or one from another CA, is refused (the
  * dialer gets an error, the listener serves on); our CA's client certificate gets in. */
 static void test_client_certificates(void **state)
@@ -231,8 +240,8 @@ static void test_client_certificates(void **state)
     wss_listen_with(rep, "127.0.0.1", "/sp", "server.crt", "server.key", "localhost",
                     require_client_cert, url, sizeof url);
     msock_socket req = open_socket(msock_req_open);
-    TU_EXPECT_RC(MSOCK_EPEERAUTH, wss_dial(req, url, "ca.crt"));
-    TU_EXPECT_RC(MSOCK_EPEERAUTH, wss_dial_with(req, url, "ca.crt", other_identity));
+    expect_client_refused(wss_dial(req, url, "ca.crt"));
+    expect_client_refused(wss_dial_with(req, url, "ca.crt", other_identity));
     TU_OK(wss_dial_with(req, url, "ca.crt", client_identity));
     expect_roundtrip(req, rep, 1000, 5);
     TU_OK(msock_close(req));
