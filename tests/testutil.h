@@ -209,6 +209,13 @@ tu_child *tu_spawn(const char *const argv[]);
 void tu_unspawn(tu_child *c);
 int tu_stop_spawned(void **state);
 
+/* One quoted ping/pong with a tool run with "--data ping"/"--data pong" and "--quoted":
+ * tu_expect_pong sends "ping" on req, wants "pong" back and "ping" in the tool's output;
+ * tu_answer_ping wants "ping" on rep, answers "pong", and waits for the tool (a REQ) to exit
+ * with "pong" in its output. */
+void tu_expect_pong(msock_socket req, tu_child *kid);
+void tu_answer_ping(msock_socket rep, tu_child *kid);
+
 /* msockcat -v reports its bound address ("msockcat: listening on URL"); false if the child
  * ends or TU_DEADLINE_MS passes before the whole line is there, or the URL does not fit. */
 bool tu_msockcat_listen_url(tu_child *c, char *url, size_t len);

@@ -542,3 +542,27 @@ tu_child *tu_spawn_listening(tu_cmd *cmd, tu_tool t, bool ipc, char *url, size_t
 {
     return tu_spawn_listening_on(cmd, t, ipc ? TU_IPC : TU_TCP4, url, len);
 }
+
+void tu_expect_pong(msock_socket req, tu_child *kid)
+{
+    TU_OK(msock_send(req, "ping", 4, 0));
+    char buf[16];
+    size_t len = sizeof buf;
+    TU_OK(msock_recv(req, buf, &len, 0));
+    assert_int_equal(len, 4);
+    assert_memory_equal(buf, "pong", 4);
+    tu_child_read(kid, 6, TU_DEADLINE_MS);
+    assert_non_null(strstr(kid->out, "\"ping\""));
+}
+
+void tu_answer_ping(msock_socket rep, tu_child *kid)
+{
+    char buf[16];
+    size_t len = sizeof buf;
+    TU_OK(msock_recv(rep, buf, &len, 0));
+    assert_int_equal(len, 4);
+    assert_memory_equal(buf, "ping", 4);
+    TU_OK(msock_send(rep, "pong", 4, 0));
+    tu_child_expect_exit_ok(kid, "the tool's REQ");
+    assert_non_null(strstr(kid->out, "\"pong\""));
+}

@@ -465,14 +465,7 @@ static void test_nngcat_listens(void **state)
     tu_child *kid = tu_spawn_listening_port(&cmd, "wss://localhost:", "/sp/path", url, sizeof url);
     msock_socket req = open_socket(msock_req_open);
     TU_OK(wss_dial(req, url, "ca.crt"));
-    TU_OK(msock_send(req, "ping", 4, 0));
-    char buf[16];
-    size_t len = sizeof buf;
-    TU_OK(msock_recv(req, buf, &len, 0));
-    assert_int_equal(len, 4);
-    assert_memory_equal(buf, "pong", 4);
-    tu_child_read(kid, 6, TU_DEADLINE_MS);
-    assert_non_null(strstr(kid->out, "\"ping\""));
+    tu_expect_pong(req, kid);
     TU_OK(msock_close(req));
     tu_unspawn(kid);
 }
@@ -490,14 +483,7 @@ static void test_nngcat_dials(void **state)
     const char *argv[] = {tu_tool_path(TU_NNGCAT), "--req", "--dial", url, "--cacert",
                           tls_cert_file("ca.crt"), "--data", "ping", "--quoted", NULL};
     tu_child *kid = tu_spawn(argv);
-    char buf[16];
-    size_t len = sizeof buf;
-    TU_OK(msock_recv(rep, buf, &len, 0));
-    assert_int_equal(len, 4);
-    assert_memory_equal(buf, "ping", 4);
-    TU_OK(msock_send(rep, "pong", 4, 0));
-    tu_child_expect_exit_ok(kid, "nngcat --req");
-    assert_non_null(strstr(kid->out, "\"pong\""));
+    tu_answer_ping(rep, kid);
     tu_unspawn(kid);
     TU_OK(msock_close(rep));
 
